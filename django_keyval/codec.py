@@ -1,0 +1,74 @@
+"""Values to stored rows and back: the serializer, then the signature envelope."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any, NamedTuple
+
+from django_keyval import signing
+from django_keyval.exceptions import CorruptValue, SerializationError
+from django_keyval.serializers import get_serializer
+
+
+class Encoded(NamedTuple):
+    """A value as it is stored: the serializer's bytes, its tag and their signature."""
+
+    payload: bytes
+    tag: str
+    mac: bytes | None
+
+
+def encode(value: Any, store: str, key: str, tag: str, sign: bool) -> Encoded:
+    """Serialize ``value`` for ``(store, key)`` with serializer ``tag``; sign it if ``sign``.
+
+    Raise ``SerializationError`` (nothing is written) if the serializer refuses it.
+    """
+    try:
+        payload = get_serializer(tag).dumps(value)
+    except (pickle.PicklingError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise SerializationError(
+            f"cannot serialize the value for key {key!r} in store {store!r} "
+            f"with the {tag!r} serializer: {exc}"
+        ) from exc
+    if not isinstance(payload, bytes):
+        raise SerializationError(
+            f"serializer {tag!r} returned {type(payload).__name__}, not bytes, for key {key!r}"
+        )
+    mac = signing.sign(store, key, tag, payload) if sign else None
+    return Encoded(payload, tag, mac)
+
+
+def decode(
+    store: str, key: str, payload: bytes, tag: str, mac: bytes | None, require_signature: bool
+) -> Any:
+    """Return the value stored as ``payload`` under ``(store, key)``.
+
+    The signature is checked before the serializer sees a byte, so a forged
+    or tampered row raises ``CorruptValue`` and is never unpickled. With
+    ``require_signature``, unsigned rows are refused too.
+    """
+    if mac is not None:
+        if not signing.verify(store, key, tag, payload, bytes(mac)):
+            raise CorruptValue(
+                f"the value of key {key!r} in store {store!r} fails its signature "
+                "(tampered with, copied from another key, or signed with another SECRET_KEY)"
+            )
+    elif require_signature:
+        raise CorruptValue(
+            f"the value of key {key!r} in store {store!r} is not signed, "
+            "and KEYVAL['SIGN_VALUES'] requires a signature"
+        )
+    try:
+        serializer = get_serializer(tag)
+    except (TypeError, ValueError) as exc:
+        raise CorruptValue(
+            f"the value of key {key!r} in store {store!r} was written by serializer {tag!r}, "
+            f"which cannot be loaded: {exc}"
+        ) from exc
+    try:
+        return serializer.loads(payload)
+    except Exception as exc:
+        raise CorruptValue(
+            f"the value of key {key!r} in store {store!r} cannot be decoded by "
+            f"serializer {tag!r}: {exc}"
+        ) from exc

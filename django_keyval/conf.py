@@ -1,0 +1,100 @@
+"""The KEYVAL setting: defaults merged in, validated, cached until settings change."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+from django_keyval.serializers import get_serializer
+from django_keyval.ttl import ttl_seconds
+
+DEFAULTS: dict[str, Any] = {
+    "SERIALIZER": "pickle",
+    "SIGN_VALUES": True,
+    "DEFAULT_TTL": None,
+    "DATABASE": None,
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The effective KEYVAL setting."""
+
+    serializer: str
+    sign_values: bool
+    default_ttl: float | None
+    database: str | None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the KEYVAL setting, with the id of its system check."""
+
+    id: str
+    msg: str
+    hint: str
+
+
+def find_problems(raw: object) -> list[Problem]:
+    """Return what is wrong with a KEYVAL setting (the system checks report these)."""
+    if not isinstance(raw, dict):
+        return [Problem("E001", f"KEYVAL must be a dict, not {type(raw).__name__}.", "")]
+    problems = []
+    unknown = sorted(set(raw) - set(DEFAULTS), key=str)
+    if unknown:
+        problems.append(
+            Problem(
+                "E002",
+                f"KEYVAL has unknown keys: {', '.join(map(repr, unknown))}.",
+                f"The known keys are {', '.join(DEFAULTS)}.",
+            )
+        )
+    if "SERIALIZER" in raw:
+        try:
+            get_serializer(raw["SERIALIZER"])
+        except (TypeError, ValueError) as exc:
+            problems.append(Problem("E003", f"KEYVAL['SERIALIZER'] is invalid: {exc}.", ""))
+    if not isinstance(raw.get("SIGN_VALUES", True), bool):
+        problems.append(Problem("E004", "KEYVAL['SIGN_VALUES'] must be True or False.", ""))
+    try:
+        ttl_seconds(raw.get("DEFAULT_TTL"))
+    except (TypeError, ValueError) as exc:
+        problems.append(Problem("E005", f"KEYVAL['DEFAULT_TTL'] is invalid: {exc}.", ""))
+    database = raw.get("DATABASE")
+    if database is not None and database not in settings.DATABASES:
+        problems.append(
+            Problem(
+                "E006",
+                f"KEYVAL['DATABASE'] is {database!r}, which is not an alias in DATABASES.",
+                "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ".",
+            )
+        )
+    return problems
+
+
+@functools.cache
+def get_config() -> Config:
+    """Return the effective KEYVAL setting; raise ImproperlyConfigured if it is invalid."""
+    raw = getattr(settings, "KEYVAL", {})
+    problems = find_problems(raw)
+    if problems:
+        raise ImproperlyConfigured(problems[0].msg)
+    merged = {**DEFAULTS, **raw}
+    return Config(
+        serializer=merged["SERIALIZER"],
+        sign_values=merged["SIGN_VALUES"],
+        default_ttl=ttl_seconds(merged["DEFAULT_TTL"]),
+        database=merged["DATABASE"],
+    )
+
+
+@receiver(setting_changed)
+def _clear_config(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("KEYVAL", "DATABASES"):
+        get_config.cache_clear()

@@ -1,0 +1,23 @@
+"""The exceptions raised by django_keyval."""
+
+from __future__ import annotations
+
+
+class KeyValError(Exception):
+    """Base class of every error raised by django_keyval."""
+
+
+class StoreDisconnected(KeyValError, NameError):
+    """An operation was attempted on a handle after ``disconnect()``."""
+
+
+class InvalidKey(KeyValError, ValueError):
+    """A key or store name is too long, contains NUL or is not valid Unicode."""
+
+
+class SerializationError(KeyValError, TypeError):
+    """A value cannot be serialized; nothing was written."""
+
+
+class CorruptValue(KeyValError, ValueError):
+    """A stored value cannot be decoded or fails its signature; nothing was unpickled."""

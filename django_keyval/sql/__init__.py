@@ -1,0 +1,37 @@
+"""The SQL of each supported database, chosen by ``connection.vendor``."""
+
+from __future__ import annotations
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from django_keyval.sql.base import Operations
+
+_cache: dict[tuple[str, str], Operations] = {}
+
+
+def _operations_class(vendor: str) -> type[Operations]:
+    if vendor == "postgresql":
+        from django_keyval.sql.postgresql import PostgreSQLOperations
+
+        return PostgreSQLOperations
+    if vendor == "mysql":
+        from django_keyval.sql.mysql import MySQLOperations
+
+        return MySQLOperations
+    if vendor == "sqlite":
+        from django_keyval.sql.sqlite import SQLiteOperations
+
+        return SQLiteOperations
+    return Operations
+
+
+def operations_for(connection: BaseDatabaseWrapper) -> Operations:
+    """Return the statements for ``connection``'s database, built once per alias."""
+    cache_key = (connection.alias, connection.vendor)
+    ops = _cache.get(cache_key)
+    if ops is None:
+        from django_keyval.models import Entry
+
+        ops_class = _operations_class(connection.vendor)
+        ops = _cache[cache_key] = ops_class(connection, Entry._meta.db_table)
+    return ops

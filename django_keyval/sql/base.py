@@ -1,0 +1,378 @@
+"""Portable SQL on the entry table; vendor modules override what their database does better."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
+
+from django_keyval.codec import Encoded
+from django_keyval.exceptions import KeyValError
+from django_keyval.keys import prefix_upper_bound
+
+# How often a write retries after losing a race to a concurrent writer that
+# deleted or expired the row between two statements.
+MAX_RACES = 20
+
+# Rows fetched per query when iterating over keys, and over keys with values.
+KEYS_PAGE = 1000
+ITEMS_PAGE = 100
+
+
+class Row(NamedTuple):
+    """A stored value as read back: payload, serializer tag, signature, expiry."""
+
+    payload: bytes
+    tag: str
+    mac: bytes | None
+    expires_at: float | None
+
+
+class KeyedRow(NamedTuple):
+    key: str
+    payload: bytes
+    tag: str
+    mac: bytes | None
+
+
+def as_bytes(data: Any) -> bytes:
+    """Return a BLOB column's value as bytes (some drivers give memoryview)."""
+    return data if isinstance(data, bytes) else bytes(data)
+
+
+def as_mac(data: Any) -> bytes | None:
+    return None if data is None else as_bytes(data)
+
+
+class Operations:
+    """The statements of every store operation, with names quoted for one database.
+
+    Each method takes a cursor and the values it needs (``now`` is the
+    caller's ``time.time()``); none opens a transaction. A live entry is one
+    whose expiry is NULL or later than ``now``.
+    """
+
+    # Whether pop() is a single statement; if not, callers wrap it in a transaction.
+    pop_is_atomic = False
+
+    # fmt: off
+    live = "({expires_at} IS NULL OR {expires_at} > %s)"
+    get_sql = (
+        "SELECT {value}, {serializer}, {mac}, {expires_at} FROM {table} "
+        "WHERE {store} = %s AND {key} = %s AND {live}"
+    )
+    exists_sql = "SELECT 1 FROM {table} WHERE {store} = %s AND {key} = %s AND {live}"
+    expiry_sql = (
+        "SELECT {expires_at} FROM {table} WHERE {store} = %s AND {key} = %s AND {live}"
+    )
+    touch_sql = (
+        "UPDATE {table} SET {expires_at} = %s "
+        "WHERE {store} = %s AND {key} = %s AND {live}"
+    )
+    delete_sql = "DELETE FROM {table} WHERE {store} = %s AND {key} = %s AND {live}"
+    # Inserts the entry, or replaces an expired one; a live entry is left alone.
+    add_sql = (
+        "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
+        "{updated_at}) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT ({store}, {key}) DO UPDATE SET "
+        "{value} = EXCLUDED.{value}, {serializer} = EXCLUDED.{serializer}, "
+        "{mac} = EXCLUDED.{mac}, {expires_at} = EXCLUDED.{expires_at}, "
+        "{updated_at} = EXCLUDED.{updated_at} "
+        "WHERE {table}.{expires_at} IS NOT NULL AND {table}.{expires_at} <= %s"
+    )
+    update_live_sql = (
+        "UPDATE {table} SET {value} = %s, {serializer} = %s, {mac} = %s, {expires_at} = %s, "
+        "{updated_at} = %s WHERE {store} = %s AND {key} = %s AND {live}"
+    )
+    replace_value_sql = (
+        "UPDATE {table} SET {value} = %s, {serializer} = %s, {mac} = %s, {updated_at} = %s "
+        "WHERE {store} = %s AND {key} = %s"
+    )
+    lock_sql = (
+        "SELECT {value}, {serializer}, {mac}, {expires_at} FROM {table} "
+        "WHERE {store} = %s AND {key} = %s FOR UPDATE"
+    )
+    delete_key_sql = "DELETE FROM {table} WHERE {store} = %s AND {key} = %s"
+    upsert_many_sql = (
+        "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
+        "{updated_at}) VALUES {rows} "
+        "ON CONFLICT ({store}, {key}) DO UPDATE SET "
+        "{value} = EXCLUDED.{value}, {serializer} = EXCLUDED.{serializer}, "
+        "{mac} = EXCLUDED.{mac}, {expires_at} = EXCLUDED.{expires_at}, "
+        "{updated_at} = EXCLUDED.{updated_at}"
+    )
+    get_many_sql = (
+        "SELECT {key}, {value}, {serializer}, {mac} FROM {table} "
+        "WHERE {store} = %s AND {key} IN ({keys}) AND {live}"
+    )
+    delete_many_sql = "DELETE FROM {table} WHERE {store} = %s AND {key} IN ({keys}) AND {live}"
+    flush_sql = "DELETE FROM {table} WHERE {store} = %s"
+    flush_all_sql = "DELETE FROM {table}"
+    stores_sql = "SELECT DISTINCT {store} FROM {table} WHERE {live} ORDER BY {store}"
+    expired_ids_sql = (
+        "SELECT {id} FROM {table} WHERE {expires_at} <= %s ORDER BY {expires_at} LIMIT %s"
+    )
+    delete_expired_sql = "DELETE FROM {table} WHERE {id} IN ({ids}) AND {expires_at} <= %s"
+    # fmt: on
+
+    def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
+        quote = connection.ops.quote_name
+        columns = ("id", "store", "key", "value", "serializer", "mac", "expires_at", "updated_at")
+        self.names = {name: quote(name) for name in columns}
+        self.names["table"] = quote(table)
+        self.names["live"] = self.live.format(**self.names)
+        # Placeholders filled per call ({rows}, {keys}, {ids}) survive formatting.
+        self.names.update(rows="{rows}", keys="{keys}", ids="{ids}")
+        for attribute in dir(self):
+            if attribute.endswith("_sql"):
+                setattr(self, attribute, getattr(self, attribute).format(**self.names))
+        self.max_params = connection.features.max_query_params or 10_000
+
+    # Single keys
+
+    def get(self, cursor: CursorWrapper, store: str, key: str, now: float) -> Row | None:
+        cursor.execute(self.get_sql, (store, key, now))
+        row = cursor.fetchone()
+        return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+
+    def exists(self, cursor: CursorWrapper, store: str, key: str, now: float) -> bool:
+        cursor.execute(self.exists_sql, (store, key, now))
+        return cursor.fetchone() is not None
+
+    def expiry(
+        self, cursor: CursorWrapper, store: str, key: str, now: float
+    ) -> tuple[float | None] | None:
+        """Return ``(expires_at,)`` of a live entry, or None if it is missing."""
+        cursor.execute(self.expiry_sql, (store, key, now))
+        row = cursor.fetchone()
+        return None if row is None else (row[0],)
+
+    def touch(
+        self, cursor: CursorWrapper, store: str, key: str, expires_at: float | None, now: float
+    ) -> bool:
+        cursor.execute(self.touch_sql, (expires_at, store, key, now))
+        return bool(cursor.rowcount > 0)
+
+    def delete(self, cursor: CursorWrapper, store: str, key: str, now: float) -> bool:
+        cursor.execute(self.delete_sql, (store, key, now))
+        return bool(cursor.rowcount > 0)
+
+    def add(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        key: str,
+        encoded: Encoded,
+        expires_at: float | None,
+        now: float,
+    ) -> bool:
+        """Write the entry unless a live one exists; return whether it was written."""
+        payload, tag, mac = encoded
+        cursor.execute(self.add_sql, (store, key, payload, tag, mac, expires_at, now, now))
+        return bool(cursor.rowcount > 0)
+
+    def update_live(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        key: str,
+        encoded: Encoded,
+        expires_at: float | None,
+        now: float,
+    ) -> bool:
+        payload, tag, mac = encoded
+        cursor.execute(self.update_live_sql, (payload, tag, mac, expires_at, now, store, key, now))
+        return bool(cursor.rowcount > 0)
+
+    def set(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        key: str,
+        encoded: Encoded,
+        expires_at: float | None,
+        now: float,
+    ) -> bool:
+        """Write the entry; return True if no live entry was there before.
+
+        Each statement decides under the row's lock, so of several processes
+        setting the same new key exactly one sees True: the one whose add()
+        inserted it. The others' add() finds a live row and overwrites it.
+        """
+        for _ in range(MAX_RACES):
+            if self.add(cursor, store, key, encoded, expires_at, now):
+                return True
+            if self.update_live(cursor, store, key, encoded, expires_at, now):
+                return False
+        raise KeyValError(f"set({key!r}) in store {store!r} lost {MAX_RACES} races in a row")
+
+    def replace_value(
+        self, cursor: CursorWrapper, store: str, key: str, encoded: Encoded, now: float
+    ) -> None:
+        """Overwrite the value of an entry the caller holds locked, keeping its expiry."""
+        payload, tag, mac = encoded
+        cursor.execute(self.replace_value_sql, (payload, tag, mac, now, store, key))
+
+    def lock(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
+        """Return the entry (live or expired) and lock it until the transaction ends."""
+        cursor.execute(self.lock_sql, (store, key))
+        row = cursor.fetchone()
+        return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+
+    def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
+        """Delete the entry (live or expired) and return it. Run inside a transaction."""
+        row = self.lock(cursor, store, key)
+        if row is not None:
+            cursor.execute(self.delete_key_sql, (store, key))
+        return row
+
+    # Many keys
+
+    def batch_size(self, params_each: int) -> int:
+        """Return how many items of ``params_each`` parameters one statement takes."""
+        return max(1, min(1000, (self.max_params - 4) // params_each))
+
+    def batches(self, items: Sequence[Any], params_each: int) -> Iterable[Sequence[Any]]:
+        size = self.batch_size(params_each)
+        for start in range(0, len(items), size):
+            yield items[start : start + size]
+
+    def get_many(
+        self, cursor: CursorWrapper, store: str, keys: Sequence[str], now: float
+    ) -> list[KeyedRow]:
+        rows: list[KeyedRow] = []
+        for batch in self.batches(keys, 1):
+            sql = self.get_many_sql.format(keys=", ".join(["%s"] * len(batch)))
+            cursor.execute(sql, (store, *batch, now))
+            rows.extend(
+                KeyedRow(key, as_bytes(payload), tag, as_mac(mac))
+                for key, payload, tag, mac in cursor.fetchall()
+            )
+        return rows
+
+    def set_many(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        entries: Sequence[tuple[str, Encoded]],
+        expires_at: float | None,
+        now: float,
+    ) -> None:
+        """Upsert ``entries``. Run inside a transaction: it may take several statements."""
+        placeholders = "(%s, %s, %s, %s, %s, %s, %s)"
+        for batch in self.batches(entries, 7):
+            sql = self.upsert_many_sql.format(rows=", ".join([placeholders] * len(batch)))
+            params: list[Any] = []
+            for key, (payload, tag, mac) in batch:
+                params += [store, key, payload, tag, mac, expires_at, now]
+            cursor.execute(sql, params)
+
+    def delete_many(
+        self, cursor: CursorWrapper, store: str, keys: Sequence[str], now: float
+    ) -> int:
+        deleted = 0
+        for batch in self.batches(keys, 1):
+            sql = self.delete_many_sql.format(keys=", ".join(["%s"] * len(batch)))
+            cursor.execute(sql, (store, *batch, now))
+            deleted += int(cursor.rowcount)
+        return deleted
+
+    # Prefixes and whole stores
+
+    def key_range(
+        self, store: str, prefix: str, after: str | None, now: float
+    ) -> tuple[str, list[Any]]:
+        """Return the WHERE clause and parameters of the live keys of ``store`` under ``prefix``.
+
+        A prefix is a range of keys rather than a LIKE pattern: keys compare by
+        code point, so the range stays on the (store, key) index and ``%``,
+        ``_`` and ``\\`` are ordinary characters.
+        """
+        names = self.names
+        where, params = [f"{names['store']} = %s", names["live"]], [store, now]
+        if after is not None:
+            where.append(f"{names['key']} > %s")
+            params.append(after)
+        elif prefix:
+            where.append(f"{names['key']} >= %s")
+            params.append(prefix)
+        upper = prefix_upper_bound(prefix)
+        if upper is not None:
+            where.append(f"{names['key']} < %s")
+            params.append(upper)
+        return " AND ".join(where), params
+
+    def keys(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        prefix: str,
+        now: float,
+        after: str | None = None,
+        limit: int | None = None,
+    ) -> list[str]:
+        where, params = self.key_range(store, prefix, after, now)
+        sql = f"SELECT {self.names['key']} FROM {self.names['table']} WHERE {where} "
+        sql += f"ORDER BY {self.names['key']}"
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        cursor.execute(sql, params)
+        return [key for (key,) in cursor.fetchall()]
+
+    def items(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        prefix: str,
+        now: float,
+        after: str | None,
+        limit: int,
+    ) -> list[KeyedRow]:
+        names = self.names
+        where, params = self.key_range(store, prefix, after, now)
+        cursor.execute(
+            f"SELECT {names['key']}, {names['value']}, {names['serializer']}, {names['mac']} "
+            f"FROM {names['table']} WHERE {where} ORDER BY {names['key']} LIMIT %s",
+            [*params, limit],
+        )
+        return [
+            KeyedRow(key, as_bytes(payload), tag, as_mac(mac))
+            for key, payload, tag, mac in cursor.fetchall()
+        ]
+
+    def count(self, cursor: CursorWrapper, store: str, prefix: str, now: float) -> int:
+        where, params = self.key_range(store, prefix, None, now)
+        cursor.execute(f"SELECT COUNT(*) FROM {self.names['table']} WHERE {where}", params)
+        (count,) = cursor.fetchone()
+        return int(count)
+
+    def delete_prefix(self, cursor: CursorWrapper, store: str, prefix: str, now: float) -> int:
+        where, params = self.key_range(store, prefix, None, now)
+        cursor.execute(f"DELETE FROM {self.names['table']} WHERE {where}", params)
+        return int(cursor.rowcount)
+
+    def flush(self, cursor: CursorWrapper, store: str) -> None:
+        cursor.execute(self.flush_sql, (store,))
+
+    def flush_all(self, cursor: CursorWrapper) -> None:
+        cursor.execute(self.flush_all_sql)
+
+    def stores(self, cursor: CursorWrapper, now: float) -> list[str]:
+        cursor.execute(self.stores_sql, (now,))
+        return [store for (store,) in cursor.fetchall()]
+
+    def purge_expired(self, cursor: CursorWrapper, now: float, limit: int) -> tuple[int, bool]:
+        """Delete up to ``limit`` expired entries, oldest expiry first.
+
+        Return how many were deleted and whether more may remain.
+        """
+        cursor.execute(self.expired_ids_sql, (now, limit))
+        ids = [entry_id for (entry_id,) in cursor.fetchall()]
+        if not ids:
+            return 0, False
+        sql = self.delete_expired_sql.format(ids=", ".join(["%s"] * len(ids)))
+        cursor.execute(sql, (*ids, now))
+        return int(cursor.rowcount), len(ids) == limit

@@ -1,0 +1,87 @@
+"""What MySQL and MariaDB do differently: ON DUPLICATE KEY UPDATE instead of ON CONFLICT."""
+
+from __future__ import annotations
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
+
+from django_keyval.codec import Encoded
+from django_keyval.sql.base import Operations, Row, as_bytes, as_mac
+
+# Tells the caller, through the connection's insert id, whether the statement
+# wrote a new entry: LAST_INSERT_ID(id) when it inserted or replaced an
+# expired entry (the insert id is then non-zero), LAST_INSERT_ID(0) when a live
+# entry was there. It comes first in the SET list because MySQL evaluates the
+# assignments left to right, and {expires_at} must still be the old expiry.
+_REPORT_NEW = "{id} = IF({live}, {id} + LAST_INSERT_ID(0), LAST_INSERT_ID({id}))"
+
+
+def _keep_live(column: str) -> str:
+    return f"{{{column}}} = IF({{live}}, {{{column}}}, VALUES({{{column}}}))"
+
+
+class MySQLOperations(Operations):
+    # fmt: off
+    insert_sql = (
+        "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
+        "{updated_at}) VALUES (%s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+    )
+    add_sql = insert_sql + ", ".join([
+        _REPORT_NEW,
+        *map(_keep_live, ["value", "serializer", "mac", "updated_at", "expires_at"]),
+    ])
+    set_sql = insert_sql + ", ".join([
+        _REPORT_NEW,
+        "{value} = VALUES({value}), {serializer} = VALUES({serializer}), {mac} = VALUES({mac}), "
+        "{updated_at} = VALUES({updated_at}), {expires_at} = VALUES({expires_at})",
+    ])
+    upsert_many_sql = (
+        "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
+        "{updated_at}) VALUES {rows} ON DUPLICATE KEY UPDATE "
+        "{value} = VALUES({value}), {serializer} = VALUES({serializer}), {mac} = VALUES({mac}), "
+        "{updated_at} = VALUES({updated_at}), {expires_at} = VALUES({expires_at})"
+    )
+    pop_sql = (
+        "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
+        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
+    )
+    # fmt: on
+
+    def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
+        super().__init__(connection, table)
+        # MariaDB has DELETE ... RETURNING; MySQL has not.
+        self.pop_is_atomic = bool(connection.mysql_is_mariadb)  # type: ignore[attr-defined]
+
+    def add(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        key: str,
+        encoded: Encoded,
+        expires_at: float | None,
+        now: float,
+    ) -> bool:
+        payload, tag, mac = encoded
+        params = (store, key, payload, tag, mac, expires_at, now, now, *[now] * 5)
+        cursor.execute(self.add_sql, params)
+        return bool(cursor.lastrowid)
+
+    def set(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        key: str,
+        encoded: Encoded,
+        expires_at: float | None,
+        now: float,
+    ) -> bool:
+        payload, tag, mac = encoded
+        cursor.execute(self.set_sql, (store, key, payload, tag, mac, expires_at, now, now))
+        return bool(cursor.lastrowid)
+
+    def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
+        if not self.pop_is_atomic:
+            return super().pop(cursor, store, key)
+        cursor.execute(self.pop_sql, (store, key))
+        row = cursor.fetchone()
+        return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])

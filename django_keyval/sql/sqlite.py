@@ -1,0 +1,59 @@
+"""What SQLite does differently: no FOR UPDATE, and RETURNING from version 3.35."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
+
+from django_keyval.sql.base import Operations, Row, as_bytes, as_mac
+
+
+class SQLiteOperations(Operations):
+    # fmt: off
+    # SQLite has no SELECT ... FOR UPDATE. A write takes the database's write
+    # lock (waiting for it up to the busy timeout), so starting with a no-op
+    # UPDATE locks before reading, and a transaction that only read first
+    # cannot fail to upgrade later.
+    lock_returning_sql = (
+        "UPDATE {table} SET {expires_at} = {expires_at} WHERE {store} = %s AND {key} = %s "
+        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
+    )
+    take_write_lock_sql = (
+        "UPDATE {table} SET {expires_at} = {expires_at} WHERE {store} = %s AND {key} = %s"
+    )
+    lock_sql = (
+        "SELECT {value}, {serializer}, {mac}, {expires_at} FROM {table} "
+        "WHERE {store} = %s AND {key} = %s"
+    )
+    pop_sql = (
+        "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
+        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
+    )
+    # fmt: on
+
+    def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
+        super().__init__(connection, table)
+        self.has_returning = bool(connection.features.can_return_columns_from_insert)
+        self.pop_is_atomic = self.has_returning
+        # Django assumes SQLite's historical limit of 999 parameters; builds
+        # since 3.32 allow 32766, and Python 3.11+ can ask.
+        getlimit = getattr(connection.connection, "getlimit", None)
+        if getlimit is not None:
+            self.max_params = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+    def lock(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
+        if self.has_returning:
+            cursor.execute(self.lock_returning_sql, (store, key))
+            row = cursor.fetchone()
+            return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+        cursor.execute(self.take_write_lock_sql, (store, key))
+        return super().lock(cursor, store, key)
+
+    def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
+        if not self.has_returning:
+            return super().pop(cursor, store, key)
+        cursor.execute(self.pop_sql, (store, key))
+        row = cursor.fetchone()
+        return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
