@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
@@ -12,9 +12,14 @@ from django_keyval.codec import Encoded
 from django_keyval.exceptions import KeyValError
 from django_keyval.keys import prefix_upper_bound
 
+T = TypeVar("T")
+
 # How often a write retries after losing a race to a concurrent writer that
 # deleted or expired the row between two statements.
 MAX_RACES = 20
+
+# Bytes of values one multi-row INSERT carries, at most (and one value more).
+BATCH_BYTES = 4 * 1024 * 1024
 
 # Rows fetched per query when iterating over keys, and over keys with values.
 KEYS_PAGE = 1000
@@ -234,10 +239,25 @@ class Operations:
         """Return how many items of ``params_each`` parameters one statement takes."""
         return max(1, min(1000, (self.max_params - 4) // params_each))
 
-    def batches(self, items: Sequence[Any], params_each: int) -> Iterable[Sequence[Any]]:
-        size = self.batch_size(params_each)
-        for start in range(0, len(items), size):
-            yield items[start : start + size]
+    def batches(
+        self,
+        items: Sequence[T],
+        params_each: int,
+        size_of: Callable[[T], int] | None = None,
+    ) -> Iterator[Sequence[T]]:
+        """Split ``items`` into batches that fit one statement's parameters and,
+        with ``size_of``, about BATCH_BYTES of data."""
+        count = self.batch_size(params_each)
+        batch: list[T] = []
+        batch_bytes = 0
+        for item in items:
+            batch.append(item)
+            batch_bytes += size_of(item) if size_of else 0
+            if len(batch) >= count or batch_bytes >= BATCH_BYTES:
+                yield batch
+                batch, batch_bytes = [], 0
+        if batch:
+            yield batch
 
     def get_many(
         self, cursor: CursorWrapper, store: str, keys: Sequence[str], now: float
@@ -262,7 +282,7 @@ class Operations:
     ) -> None:
         """Upsert ``entries``. Run inside a transaction: it may take several statements."""
         placeholders = "(%s, %s, %s, %s, %s, %s, %s)"
-        for batch in self.batches(entries, 7):
+        for batch in self.batches(entries, 7, size_of=lambda entry: len(entry[1].payload)):
             sql = self.upsert_many_sql.format(rows=", ".join([placeholders] * len(batch)))
             params: list[Any] = []
             for key, (payload, tag, mac) in batch:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
+from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
@@ -14,6 +17,12 @@ from django_keyval.sql.base import Operations, Row, as_bytes, as_mac
 # entry was there. It comes first in the SET list because MySQL evaluates the
 # assignments left to right, and {expires_at} must still be the old expiry.
 _REPORT_NEW = "{id} = IF({live}, {id} + LAST_INSERT_ID(0), LAST_INSERT_ID({id}))"
+
+
+# mysqlclient escapes bytes into up to twice their size, and the statement
+# must fit MySQL's max_allowed_packet (16 MiB by default), so larger values
+# are written in pieces of this size, appended in the same transaction.
+PIECE_SIZE = 4 * 1024 * 1024
 
 
 def _keep_live(column: str) -> str:
@@ -41,6 +50,9 @@ class MySQLOperations(Operations):
         "{value} = VALUES({value}), {serializer} = VALUES({serializer}), {mac} = VALUES({mac}), "
         "{updated_at} = VALUES({updated_at}), {expires_at} = VALUES({expires_at})"
     )
+    append_sql = (
+        "UPDATE {table} SET {value} = CONCAT({value}, %s) WHERE {store} = %s AND {key} = %s"
+    )
     pop_sql = (
         "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
         "RETURNING {value}, {serializer}, {mac}, {expires_at}"
@@ -52,6 +64,29 @@ class MySQLOperations(Operations):
         # MariaDB has DELETE ... RETURNING; MySQL has not.
         self.pop_is_atomic = bool(connection.mysql_is_mariadb)  # type: ignore[attr-defined]
 
+    def _in_pieces(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        key: str,
+        encoded: Encoded,
+        write: Callable[[Encoded], bool | None],
+    ) -> bool | None:
+        """Run ``write`` with the value, or with its first piece and append the rest.
+
+        ``write`` returns False when it left the row alone (nothing to append).
+        """
+        payload = encoded.payload
+        if len(payload) <= PIECE_SIZE:
+            return write(encoded)
+        with transaction.atomic(using=cursor.db.alias):
+            wrote = write(encoded._replace(payload=payload[:PIECE_SIZE]))
+            if wrote is not False:
+                for start in range(PIECE_SIZE, len(payload), PIECE_SIZE):
+                    piece = payload[start : start + PIECE_SIZE]
+                    cursor.execute(self.append_sql, (piece, store, key))
+            return wrote
+
     def add(
         self,
         cursor: CursorWrapper,
@@ -61,10 +96,13 @@ class MySQLOperations(Operations):
         expires_at: float | None,
         now: float,
     ) -> bool:
-        payload, tag, mac = encoded
-        params = (store, key, payload, tag, mac, expires_at, now, now, *[now] * 5)
-        cursor.execute(self.add_sql, params)
-        return bool(cursor.lastrowid)
+        def write(encoded: Encoded) -> bool:
+            payload, tag, mac = encoded
+            params = (store, key, payload, tag, mac, expires_at, now, now, *[now] * 5)
+            cursor.execute(self.add_sql, params)
+            return bool(cursor.lastrowid)
+
+        return bool(self._in_pieces(cursor, store, key, encoded, write))
 
     def set(
         self,
@@ -75,9 +113,52 @@ class MySQLOperations(Operations):
         expires_at: float | None,
         now: float,
     ) -> bool:
-        payload, tag, mac = encoded
-        cursor.execute(self.set_sql, (store, key, payload, tag, mac, expires_at, now, now))
-        return bool(cursor.lastrowid)
+        created = False
+
+        def write(encoded: Encoded) -> None:
+            nonlocal created
+            payload, tag, mac = encoded
+            cursor.execute(self.set_sql, (store, key, payload, tag, mac, expires_at, now, now))
+            created = bool(cursor.lastrowid)
+
+        self._in_pieces(cursor, store, key, encoded, write)
+        return created
+
+    def update_live(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        key: str,
+        encoded: Encoded,
+        expires_at: float | None,
+        now: float,
+    ) -> bool:
+        def write(encoded: Encoded) -> bool:
+            return Operations.update_live(self, cursor, store, key, encoded, expires_at, now)
+
+        return bool(self._in_pieces(cursor, store, key, encoded, write))
+
+    def replace_value(
+        self, cursor: CursorWrapper, store: str, key: str, encoded: Encoded, now: float
+    ) -> None:
+        def write(encoded: Encoded) -> None:
+            Operations.replace_value(self, cursor, store, key, encoded, now)
+
+        self._in_pieces(cursor, store, key, encoded, write)
+
+    def set_many(
+        self,
+        cursor: CursorWrapper,
+        store: str,
+        entries: Sequence[tuple[str, Encoded]],
+        expires_at: float | None,
+        now: float,
+    ) -> None:
+        small = [entry for entry in entries if len(entry[1].payload) <= PIECE_SIZE]
+        super().set_many(cursor, store, small, expires_at, now)
+        for key, encoded in entries:
+            if len(encoded.payload) > PIECE_SIZE:
+                self.set(cursor, store, key, encoded, expires_at, now)
 
     def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
         if not self.pop_is_atomic:
