@@ -1,0 +1,145 @@
+"""The operations of KeyVal on many keys: bulk reads and writes, listing, purging."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from django.db import connections, transaction
+
+from django_keyval.handle import Handle
+from django_keyval.keys import validate_key
+from django_keyval.routing import db_for_read, db_for_write
+from django_keyval.sql import operations_for
+from django_keyval.sql.base import ITEMS_PAGE, KEYS_PAGE
+from django_keyval.ttl import DEFAULT_TTL, TTL
+
+T = TypeVar("T")
+
+
+def _paged(
+    fetch: Callable[[str | None], list[T]], chunk: int, key_of: Callable[[T], str]
+) -> Iterator[T]:
+    """Yield from ``fetch(after)`` page by page, each page starting after the last key seen."""
+    after = None
+    while True:
+        page = fetch(after)
+        yield from page
+        if len(page) < chunk:
+            return
+        after = key_of(page[-1])
+
+
+class BulkOperations(Handle):
+    """get_many, set_many, delete_many, delete_prefix, keys, items, count, stores, purge."""
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Return a dict of the values of those ``keys`` that exist. One query per batch."""
+        store = self._store()
+        wanted = list(dict.fromkeys(validate_key(key) for key in keys))
+        if not wanted:
+            return {}
+        with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
+            rows = ops.get_many(cursor, store, wanted, time.time())
+        found = {row.key: row for row in rows}
+        return {key: self._decode(key, found[key]) for key in wanted if key in found}
+
+    def set_many(self, mapping: Mapping[str, Any], ttl: TTL = DEFAULT_TTL) -> None:
+        """Store every item of ``mapping``: all or nothing, in one transaction.
+
+        Every key and value is checked before anything is written. One query per batch.
+        """
+        store = self._store()
+        now = time.time()
+        expires_at = self._expiry(ttl, now)
+        entries = [
+            (key, self._encode(key, value))
+            for key, value in ((validate_key(key), value) for key, value in mapping.items())
+        ]
+        if not entries:
+            return
+        alias = db_for_write(store, self._using)
+        with transaction.atomic(using=alias), self._cursor(alias) as (ops, cursor):
+            ops.set_many(cursor, store, entries, expires_at, now)
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Delete ``keys``; return how many live keys were deleted. One query per batch."""
+        store = self._store()
+        wanted = list(dict.fromkeys(validate_key(key) for key in keys))
+        if not wanted:
+            return 0
+        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+            return ops.delete_many(cursor, store, wanted, time.time())
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every key starting with ``prefix`` (taken literally); return how many.
+
+        ``""`` empties the store. One statement.
+        """
+        store, prefix = self._store(), validate_key(prefix, "prefix")
+        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+            return ops.delete_prefix(cursor, store, prefix, time.time())
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Return the keys starting with ``prefix``, sorted by code point. One query."""
+        store, prefix = self._store(), validate_key(prefix, "prefix")
+        with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
+            return ops.keys(cursor, store, prefix, time.time())
+
+    def _key_page(self, prefix: str, after: str | None) -> list[str]:
+        store = self._store()
+        with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
+            return ops.keys(cursor, store, prefix, time.time(), after, KEYS_PAGE)
+
+    def _item_page(self, prefix: str, after: str | None) -> list[tuple[str, Any]]:
+        store = self._store()
+        with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
+            rows = ops.items(cursor, store, prefix, time.time(), after, ITEMS_PAGE)
+        return [(row.key, self._decode(row.key, row)) for row in rows]
+
+    def iter_keys(self, prefix: str = "") -> Iterator[str]:
+        """Return an iterator over the keys starting with ``prefix``, in keys() order.
+
+        Keys are fetched a chunk per query, so memory stays flat on any store size.
+        """
+        prefix = validate_key(prefix, "prefix")
+        self._store()
+        return _paged(lambda after: self._key_page(prefix, after), KEYS_PAGE, lambda key: key)
+
+    def items(self, prefix: str = "") -> Iterator[tuple[str, Any]]:
+        """Return an iterator over ``(key, value)`` for the keys starting with ``prefix``.
+
+        Entries are fetched a chunk per query, in keys() order.
+        """
+        prefix = validate_key(prefix, "prefix")
+        self._store()
+        return _paged(
+            lambda after: self._item_page(prefix, after), ITEMS_PAGE, lambda item: item[0]
+        )
+
+    def count(self, prefix: str = "") -> int:
+        """Return the number of live keys starting with ``prefix``. One query."""
+        store, prefix = self._store(), validate_key(prefix, "prefix")
+        with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
+            return ops.count(cursor, store, prefix, time.time())
+
+    @classmethod
+    def stores(cls, using: str | None = None) -> list[str]:
+        """Return the sorted names of the stores that hold at least one live key."""
+        with connections[db_for_read(None, using)].cursor() as cursor:
+            return operations_for(cursor.db).stores(cursor, time.time())
+
+    @classmethod
+    def purge_expired(cls, *, batch_size: int = 1000, using: str | None = None) -> int:
+        """Delete expired entries of every store, ``batch_size`` rows per transaction;
+        return how many were deleted."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
+        total, more = 0, True
+        with connections[db_for_write(None, using)].cursor() as cursor:
+            ops = operations_for(cursor.db)
+            while more:
+                deleted, more = ops.purge_expired(cursor, time.time(), batch_size)
+                total += deleted
+        return total

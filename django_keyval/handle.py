@@ -1,0 +1,91 @@
+"""The state of a KeyVal handle and the helpers every operation shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import connections
+from django.db.backends.utils import CursorWrapper
+
+from django_keyval.codec import Encoded, decode, encode
+from django_keyval.conf import get_config
+from django_keyval.exceptions import StoreDisconnected
+from django_keyval.keys import validate_key
+from django_keyval.serializers import get_serializer
+from django_keyval.sql import operations_for
+from django_keyval.sql.base import KeyedRow, Operations, Row
+from django_keyval.ttl import DEFAULT_TTL, TTL, expiry, ttl_seconds
+
+
+class Handle:
+    """A handle on the store ``name``: its options, and whether it is still connected."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        using: str | None = None,
+        ttl: TTL = DEFAULT_TTL,
+        serializer: str | None = None,
+    ) -> None:
+        self._name = validate_key(name, "store name")
+        if using is not None and not isinstance(using, str):
+            raise TypeError(f"using must be a database alias (a str), not {using!r}")
+        self._using = using
+        self._default_ttl = ttl if ttl is DEFAULT_TTL else ttl_seconds(ttl)
+        if serializer is not None:
+            get_serializer(serializer)
+        self._serializer = serializer
+        self._connected = True
+
+    def disconnect(self, name: str | None = None) -> None:
+        """Close this handle: every store operation on it raises StoreDisconnected afterwards.
+
+        ``name``, if given, must be this handle's store name (``ValueError`` otherwise).
+        """
+        store = self._store()
+        if name is not None and name != store:
+            raise ValueError(f"this handle is on store {store!r}, not {name!r}")
+        self._connected = False
+
+    @property
+    def name(self) -> str:
+        """The store's name."""
+        return self._name
+
+    def __repr__(self) -> str:
+        state = "" if self._connected else " (disconnected)"
+        return f"<KeyVal {self._name!r}{state}>"
+
+    # Internals
+
+    def _store(self) -> str:
+        if not self._connected:
+            raise StoreDisconnected(f"the handle on store {self._name!r} is disconnected")
+        return self._name
+
+    def _key(self, key: object) -> tuple[str, str]:
+        return self._store(), validate_key(key)
+
+    @contextmanager
+    def _cursor(self, alias: str) -> Iterator[tuple[Operations, CursorWrapper]]:
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            yield operations_for(connection), cursor
+
+    def _encode(self, key: str, value: Any) -> Encoded:
+        config = get_config()
+        tag = self._serializer or config.serializer
+        return encode(value, self._name, key, tag, config.sign_values)
+
+    def _decode(self, key: str, row: Row | KeyedRow) -> Any:
+        return decode(self._name, key, row.payload, row.tag, row.mac, get_config().sign_values)
+
+    def _expiry(self, ttl: TTL, now: float) -> float | None:
+        if ttl is not DEFAULT_TTL:
+            return expiry(ttl_seconds(ttl), now)
+        if self._default_ttl is not DEFAULT_TTL:
+            return expiry(self._default_ttl, now)
+        return expiry(get_config().default_ttl, now)
