@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core import checks
 
 from django_keyval.conf import DEFAULTS, find_problems
+from django_keyval.serializers import is_pickle
 
 W001_PICKLE_UNSIGNED = (
     "KEYVAL uses the pickle serializer with SIGN_VALUES off: anyone who can write to the "
@@ -24,7 +25,7 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
     ]
     if isinstance(raw, dict):
         merged = {**DEFAULTS, **raw}
-        if merged["SERIALIZER"] == "pickle" and merged["SIGN_VALUES"] is False:
+        if merged["SIGN_VALUES"] is False and _is_pickle(merged["SERIALIZER"]):
             messages.append(
                 checks.Warning(
                     W001_PICKLE_UNSIGNED,
@@ -33,6 +34,13 @@ def check_settings(**kwargs: Any) -> list[checks.CheckMessage]:
                 )
             )
     return messages
+
+
+def _is_pickle(serializer: object) -> bool:
+    try:
+        return is_pickle(serializer)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False  # Reported as E003.
 
 
 def register_checks() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pickle
+from collections.abc import Collection
 from typing import Any, NamedTuple
 
 from django_keyval import signing
@@ -23,29 +23,38 @@ def encode(value: Any, store: str, key: str, tag: str, sign: bool) -> Encoded:
 
     Raise ``SerializationError`` (nothing is written) if the serializer refuses it.
     """
+    serializer = get_serializer(tag)
     try:
-        payload = get_serializer(tag).dumps(value)
-    except (pickle.PicklingError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        payload = serializer.dumps(value)
+    except Exception as exc:  # Pickling runs arbitrary __reduce__ code: anything can fail.
         raise SerializationError(
             f"cannot serialize the value for key {key!r} in store {store!r} "
             f"with the {tag!r} serializer: {exc}"
         ) from exc
     if not isinstance(payload, bytes):
         raise SerializationError(
-            f"serializer {tag!r} returned {type(payload).__name__}, not bytes, for key {key!r}"
+            f"serializer {tag!r} returned {type(payload).__name__}, not bytes, "
+            f"for key {key!r} in store {store!r}"
         )
     mac = signing.sign(store, key, tag, payload) if sign else None
     return Encoded(payload, tag, mac)
 
 
 def decode(
-    store: str, key: str, payload: bytes, tag: str, mac: bytes | None, require_signature: bool
+    store: str,
+    key: str,
+    payload: bytes,
+    tag: str,
+    mac: bytes | None,
+    unsigned_tags: Collection[str] = (),
 ) -> Any:
     """Return the value stored as ``payload`` under ``(store, key)``.
 
     The signature is checked before the serializer sees a byte, so a forged
-    or tampered row raises ``CorruptValue`` and is never unpickled. With
-    ``require_signature``, unsigned rows are refused too.
+    or tampered row raises ``CorruptValue`` and is never unpickled. An
+    unsigned row is decoded only if its serializer is in ``unsigned_tags``:
+    a row's tag is as untrusted as the rest of it, and must not pick a
+    serializer the project did not choose.
     """
     if mac is not None:
         if not signing.verify(store, key, tag, payload, bytes(mac)):
@@ -53,10 +62,10 @@ def decode(
                 f"the value of key {key!r} in store {store!r} fails its signature "
                 "(tampered with, copied from another key, or signed with another SECRET_KEY)"
             )
-    elif require_signature:
+    elif tag not in unsigned_tags:
         raise CorruptValue(
-            f"the value of key {key!r} in store {store!r} is not signed, "
-            "and KEYVAL['SIGN_VALUES'] requires a signature"
+            f"the value of key {key!r} in store {store!r} is not signed, and unsigned values "
+            f"are not accepted from serializer {tag!r}"
         )
     try:
         serializer = get_serializer(tag)

@@ -44,7 +44,13 @@ class Problem:
 def find_problems(raw: object) -> list[Problem]:
     """Return what is wrong with a KEYVAL setting (the system checks report these)."""
     if not isinstance(raw, dict):
-        return [Problem("E001", f"KEYVAL must be a dict, not {type(raw).__name__}.", "")]
+        return [
+            Problem(
+                "E001",
+                f"KEYVAL must be a dict, not {type(raw).__name__}.",
+                "Set KEYVAL to a dict such as {'SERIALIZER': 'json'}, or remove it.",
+            )
+        ]
     problems = []
     unknown = sorted(set(raw) - set(DEFAULTS), key=str)
     if unknown:
@@ -59,20 +65,43 @@ def find_problems(raw: object) -> list[Problem]:
         try:
             get_serializer(raw["SERIALIZER"])
         except (TypeError, ValueError) as exc:
-            problems.append(Problem("E003", f"KEYVAL['SERIALIZER'] is invalid: {exc}.", ""))
+            problems.append(
+                Problem(
+                    "E003",
+                    f"KEYVAL['SERIALIZER'] is invalid: {exc}.",
+                    "Use 'pickle', 'json', 'bytes' or the dotted path of a class with "
+                    "dumps() and loads().",
+                )
+            )
     if not isinstance(raw.get("SIGN_VALUES", True), bool):
-        problems.append(Problem("E004", "KEYVAL['SIGN_VALUES'] must be True or False.", ""))
+        problems.append(
+            Problem(
+                "E004",
+                "KEYVAL['SIGN_VALUES'] must be True or False.",
+                "Keep it True unless nothing but your project can write to the database.",
+            )
+        )
+    default_ttl = raw.get("DEFAULT_TTL")
     try:
-        ttl_seconds(raw.get("DEFAULT_TTL"))
-    except (TypeError, ValueError) as exc:
-        problems.append(Problem("E005", f"KEYVAL['DEFAULT_TTL'] is invalid: {exc}.", ""))
+        ttl_seconds(default_ttl)
+    except (TypeError, ValueError):
+        problems.append(
+            Problem(
+                "E005",
+                "KEYVAL['DEFAULT_TTL'] must be None or a positive, finite number of seconds "
+                f"(or a timedelta), not {default_ttl!r}.",
+                "Use None for values that never expire.",
+            )
+        )
     database = raw.get("DATABASE")
-    if database is not None and database not in settings.DATABASES:
+    if database is not None and (
+        not isinstance(database, str) or database not in settings.DATABASES
+    ):
         problems.append(
             Problem(
                 "E006",
                 f"KEYVAL['DATABASE'] is {database!r}, which is not an alias in DATABASES.",
-                "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ".",
+                "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ", or None.",
             )
         )
     return problems

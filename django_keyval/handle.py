@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -81,11 +81,26 @@ class Handle:
         return encode(value, self._name, key, tag, config.sign_values)
 
     def _decode(self, key: str, row: Row | KeyedRow) -> Any:
-        return decode(self._name, key, row.payload, row.tag, row.mac, get_config().sign_values)
+        return decode(self._name, key, row.payload, row.tag, row.mac, self._unsigned_tags())
+
+    def _unsigned_tags(self) -> Collection[str]:
+        """Return the serializers whose unsigned rows this handle decodes.
+
+        Nothing while values are signed; otherwise the serializers that cannot run
+        code, and those the project chose (accepting the risk W001 warns of).
+        """
+        config = get_config()
+        if config.sign_values:
+            return ()
+        return {"json", "bytes", config.serializer, self._serializer or config.serializer}
+
+    def _ttl_seconds(self, ttl: TTL) -> float | None:
+        """Return ``ttl`` in seconds, the store's default for DEFAULT_TTL; None for never."""
+        if ttl is not DEFAULT_TTL:
+            return ttl_seconds(ttl)
+        if self._default_ttl is not DEFAULT_TTL:
+            return self._default_ttl
+        return get_config().default_ttl
 
     def _expiry(self, ttl: TTL, now: float) -> float | None:
-        if ttl is not DEFAULT_TTL:
-            return expiry(ttl_seconds(ttl), now)
-        if self._default_ttl is not DEFAULT_TTL:
-            return expiry(self._default_ttl, now)
-        return expiry(get_config().default_ttl, now)
+        return expiry(self._ttl_seconds(ttl), now)

@@ -57,15 +57,24 @@ BUILTIN_SERIALIZERS: dict[str, type[Serializer]] = {
 }
 
 
-@functools.lru_cache(maxsize=64)
-def get_serializer(name: str) -> Serializer:
+def get_serializer(name: object) -> Serializer:
     """Return the serializer called ``name``: a built-in name or a dotted path to a class.
 
-    Raise ``ValueError`` naming the problem when ``name`` does not lead to a
-    class with ``dumps`` and ``loads`` methods.
+    Raise ``TypeError`` if ``name`` is not a str, and ``ValueError`` naming the
+    problem when it does not lead to a class with ``dumps`` and ``loads`` methods.
     """
     if not isinstance(name, str):
         raise TypeError(f"serializer must be a str (a name or a dotted path), not {name!r}")
+    return _load_serializer(name)
+
+
+def is_pickle(name: str) -> bool:
+    """Return whether the serializer ``name`` is the built-in pickle serializer."""
+    return isinstance(get_serializer(name), PickleSerializer)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_serializer(name: str) -> Serializer:
     if name in BUILTIN_SERIALIZERS:
         return BUILTIN_SERIALIZERS[name]()
     if "." not in name:
@@ -77,9 +86,8 @@ def get_serializer(name: str) -> Serializer:
         cls = import_string(name)
     except ImportError as exc:
         raise ValueError(f"serializer {name!r} cannot be imported: {exc}") from exc
-    if not (isinstance(cls, type) and callable(getattr(cls, "dumps", None))):
-        raise ValueError(f"serializer {name!r} is not a class with dumps() and loads() methods")
-    if not callable(getattr(cls, "loads", None)):
+    has_methods = callable(getattr(cls, "dumps", None)) and callable(getattr(cls, "loads", None))
+    if not (isinstance(cls, type) and has_methods):
         raise ValueError(f"serializer {name!r} is not a class with dumps() and loads() methods")
     serializer: Serializer = cls()
     return serializer

@@ -15,7 +15,7 @@ from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.sentinels import MISSING
 from django_keyval.sql import operations_for
 from django_keyval.sql.base import MAX_RACES, Row
-from django_keyval.ttl import DEFAULT_TTL, TTL
+from django_keyval.ttl import DEFAULT_TTL, TTL, expiry
 
 T = TypeVar("T")
 
@@ -149,6 +149,7 @@ class KeyVal(AsyncMethods, BulkOperations):
         Concurrent callers all get the value that was stored. Runs on the write database.
         """
         store, key = self._key(key)
+        seconds = self._ttl_seconds(ttl)  # A bad ttl fails whether or not the key exists.
         value, encoded = MISSING, None
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             for _ in range(MAX_RACES):
@@ -159,7 +160,7 @@ class KeyVal(AsyncMethods, BulkOperations):
                 if encoded is None:
                     value = default() if callable(default) else default
                     encoded = self._encode(key, value)
-                if ops.add(cursor, store, key, encoded, self._expiry(ttl, now), now):
+                if ops.add(cursor, store, key, encoded, expiry(seconds, now), now):
                     return value
         raise KeyValError(f"get_or_set({key!r}) in store {store!r} lost {MAX_RACES} races")
 
