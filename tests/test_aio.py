@@ -34,7 +34,7 @@ def _close_thread_connections() -> Iterator[None]:
 
 
 def run(coroutine_function: Callable[[], Awaitable[Any]]) -> Any:
-    return asyncio.run(coroutine_function())  # type: ignore[arg-type]
+    return asyncio.run(coroutine_function())
 
 
 @pytest.mark.parametrize("name", ASYNC_TWINS)
