@@ -6,6 +6,7 @@ from collections.abc import Collection
 from typing import Any, NamedTuple
 
 from django_keyval import signing
+from django_keyval.conf import get_config
 from django_keyval.exceptions import CorruptValue, SerializationError
 from django_keyval.serializers import get_serializer
 
@@ -38,6 +39,19 @@ def encode(value: Any, store: str, key: str, tag: str, sign: bool) -> Encoded:
         )
     mac = signing.sign(store, key, tag, payload) if sign else None
     return Encoded(payload, tag, mac)
+
+
+def trusted_unsigned_tags(serializer: str | None = None) -> Collection[str]:
+    """Return the serializers whose unsigned rows may be decoded (see decode()).
+
+    Nothing while KEYVAL['SIGN_VALUES'] is on; otherwise the serializers that
+    cannot run code, and those the project chose (KEYVAL['SERIALIZER'], and a
+    handle's own ``serializer``), accepting the risk check W001 warns of.
+    """
+    config = get_config()
+    if config.sign_values:
+        return ()
+    return {"json", "bytes", config.serializer, serializer or config.serializer}
 
 
 def decode(

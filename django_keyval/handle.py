@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.db import connections
 from django.db.backends.utils import CursorWrapper
 
-from django_keyval.codec import Encoded, decode, encode
+from django_keyval.codec import Encoded, decode, encode, trusted_unsigned_tags
 from django_keyval.conf import get_config
 from django_keyval.exceptions import StoreDisconnected
 from django_keyval.keys import validate_key
@@ -81,18 +81,9 @@ class Handle:
         return encode(value, self._name, key, tag, config.sign_values)
 
     def _decode(self, key: str, row: Row | KeyedRow) -> Any:
-        return decode(self._name, key, row.payload, row.tag, row.mac, self._unsigned_tags())
-
-    def _unsigned_tags(self) -> Collection[str]:
-        """Return the serializers whose unsigned rows this handle decodes.
-
-        Nothing while values are signed; otherwise the serializers that cannot run
-        code, and those the project chose (accepting the risk W001 warns of).
-        """
-        config = get_config()
-        if config.sign_values:
-            return ()
-        return {"json", "bytes", config.serializer, self._serializer or config.serializer}
+        return decode(
+            self._name, key, row.payload, row.tag, row.mac, trusted_unsigned_tags(self._serializer)
+        )
 
     def _ttl_seconds(self, ttl: TTL) -> float | None:
         """Return ``ttl`` in seconds, the store's default for DEFAULT_TTL; None for never."""

@@ -1,0 +1,316 @@
+"""EntryAdmin: every store's entries in the Django admin; a value that fails to decode is shown."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.defaultfilters import filesizeformat, pluralize
+from django.template.response import TemplateResponse
+from django.utils import formats
+from django.utils.html import format_html
+from django.utils.text import capfirst
+
+from django_keyval.admin.changelist import (
+    EntryChangeList,
+    EstimatedCountPaginator,
+    StatusFilter,
+)
+from django_keyval.admin.display import (
+    DETAIL_CHARS,
+    EXPIRED,
+    PREVIEW_CHARS,
+    between,
+    detail_repr,
+    entries_text,
+    readable,
+    shorten,
+    shown_name,
+    type_name,
+    when,
+)
+from django_keyval.forms import EntryForm, decode_entry, forget_decoded, json_text
+from django_keyval.models import Entry
+from django_keyval.routing import db_for_read, db_for_write
+from django_keyval.store import KeyVal
+
+# Deleting more entries than this at once leaves no line per entry in the admin's history.
+HISTORY_LIMIT = 1000
+# Entries named on the delete confirmation page.
+SAMPLE_SIZE = 20
+
+
+@admin.register(Entry)
+class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The admin of every store's entries: list, filters, search, typed editing, actions.
+
+    It reads from ``db_for_read(None)`` and writes to ``db_for_write(None)``, the
+    databases KeyVal's class-level calls use (``KEYVAL["DATABASE"]``, else the
+    routers without a store hint). Values are written with ``KeyVal.set()``.
+    """
+
+    form = EntryForm
+    list_display = [
+        "store_display",
+        "key_display",
+        "value_preview",
+        "value_type",
+        "value_size",
+        "expiry",
+        "updated",
+    ]
+    list_display_links = ["key_display"]
+    list_filter = [("store", admin.AllValuesFieldListFilter), StatusFilter]
+    search_fields = ["key", "store"]
+    ordering = ["store", "key"]
+    paginator = EstimatedCountPaginator
+    # A full count is a second pass over the table; facets are one per choice.
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    actions = ["delete_selected", "flush_stores", "purge_expired"]
+
+    # The databases
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Entry]:
+        return super().get_queryset(request).using(db_for_read(None))
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return EntryChangeList
+
+    # The change page
+
+    def has_change_permission(self, request: HttpRequest, obj: Entry | None = None) -> bool:
+        # A value that cannot be decoded cannot be written back: view or delete it.
+        if obj is not None and obj.pk is not None and decode_entry(obj).error is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Entry | None = None) -> list[str]:
+        if obj is None:
+            return []
+        return [
+            "store_display",
+            "key_display",
+            "value_display",
+            "expiry_detail",
+            "value_type",
+            "value_size",
+            "serializer",
+            "updated_detail",
+        ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Entry | None = None) -> Any:
+        if obj is None:
+            return [(None, {"fields": ["store", "key", "json_value", "expires"]})]
+        value, expiry = "value_display", "expiry_detail"
+        if self.has_change_permission(request, obj):
+            expiry = "expires"
+            if json_text(decode_entry(obj).value) is not None:
+                value = "json_value"
+        return [
+            (None, {"fields": ["store_display", "key_display", value, expiry]}),
+            ("Details", {"fields": ["value_type", "value_size", "serializer", "updated_detail"]}),
+        ]
+
+    def save_model(self, request: HttpRequest, obj: Entry, form: Any, change: bool) -> None:
+        form.write()
+        # The admin logs and links to the entry: read back what set() stored.
+        fresh = Entry._default_manager.using(form.alias()).get(store=obj.store, key=obj.key)
+        for field in Entry._meta.concrete_fields:
+            setattr(obj, field.attname, getattr(fresh, field.attname))
+        obj._state.adding, obj._state.db = False, form.alias()
+        forget_decoded(obj)
+
+    def delete_model(self, request: HttpRequest, obj: Entry) -> None:
+        Entry._default_manager.using(db_for_write(None)).filter(pk=obj.pk).delete()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        self._delete(queryset)
+
+    def _delete(self, queryset: QuerySet[Any]) -> int:
+        # One DELETE with the list's conditions: no row (and no value) is loaded,
+        # unless the project listens to pre_delete/post_delete for entries.
+        deleted, _ = queryset.using(db_for_write(None)).delete()
+        return deleted
+
+    # Columns
+
+    @admin.display(description="key", ordering="key")
+    def key_display(self, obj: Entry) -> str:
+        return shown_name(obj.key)
+
+    @admin.display(description="store", ordering="store")
+    def store_display(self, obj: Entry) -> str:
+        return shown_name(obj.store)
+
+    def _decoded_for_list(self, obj: Entry) -> Any:
+        if "value" in obj.__dict__:
+            return decode_entry(obj)
+        payload = getattr(obj, "preview_payload", None)
+        return None if payload is None else decode_entry(obj, payload)
+
+    @admin.display(description="value")
+    def value_preview(self, obj: Entry) -> str:
+        decoded = self._decoded_for_list(obj)
+        if decoded is None:
+            size = filesizeformat(self._size(obj))
+            return format_html("<em>{}</em>", f"large value ({size}): open the entry")
+        if decoded.error is not None:
+            return format_html(
+                '<strong title="{}">{}</strong>', decoded.error, "\u26a0 cannot be decoded"
+            )
+        return shorten(readable(decoded.value), PREVIEW_CHARS)
+
+    @admin.display(description="type")
+    def value_type(self, obj: Entry) -> str:
+        decoded = self._decoded_for_list(obj)
+        if decoded is None or decoded.error is not None:
+            return "\u2014"
+        return type_name(decoded.value)
+
+    def _size(self, obj: Entry) -> int:
+        size = getattr(obj, "value_bytes", None)
+        return len(obj.value) if size is None else int(size)
+
+    @admin.display(description="size")
+    def value_size(self, obj: Entry) -> str:
+        size = self._size(obj)
+        exact = formats.number_format(size, force_grouping=True)
+        return format_html('<span title="{} bytes">{}</span>', exact, filesizeformat(size))
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expiry(self, obj: Entry) -> str:
+        if obj.expires_at is None:
+            return "never"
+        now = time.time()
+        if obj.expires_at <= now:
+            return format_html(
+                '<span title="{}">{} {} ago</span>',
+                when(obj.expires_at),
+                EXPIRED,
+                between(obj.expires_at, now),
+            )
+        return format_html(
+            '<span title="{}">in {}</span>',
+            when(obj.expires_at),
+            between(now, obj.expires_at),
+        )
+
+    @admin.display(description="updated")
+    def updated(self, obj: Entry) -> str:
+        return format_html(
+            '<span title="{}">{} ago</span>',
+            when(obj.updated_at),
+            between(obj.updated_at, time.time()),
+        )
+
+    @admin.display(description="expires")
+    def expiry_detail(self, obj: Entry) -> str:
+        if obj.expires_at is None:
+            return "never"
+        return format_html("{} ({})", when(obj.expires_at), self.expiry(obj))
+
+    @admin.display(description="updated")
+    def updated_detail(self, obj: Entry) -> str:
+        return format_html("{} ({})", when(obj.updated_at), self.updated(obj))
+
+    @admin.display(description="value")
+    def value_display(self, obj: Entry) -> str:
+        decoded = decode_entry(obj)
+        if decoded.error is not None:
+            return format_html(
+                "<strong>This value cannot be decoded.</strong><br>{}.<br>{}",
+                capfirst(decoded.error),
+                "It is left as it is, and is never unpickled; it can only be deleted.",
+            )
+        text = json_text(decoded.value)
+        if text is not None:
+            return format_html("<pre>{}</pre>", shorten(text, DETAIL_CHARS))
+        return format_html(
+            "<pre>{}</pre><p>{}</p>",
+            shorten(detail_repr.repr(decoded.value), DETAIL_CHARS),
+            f"A {type_name(decoded.value)} cannot be edited here: as JSON it would not "
+            "keep its type. Change it from code with KeyVal.set(); its expiry can be "
+            "changed here.",
+        )
+
+    # Actions
+
+    @admin.action(description="Delete selected entries", permissions=["delete"])
+    def delete_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        if request.POST.get("post") == "yes":
+            # The admin's history gets one line per entry, as with Django's own
+            # action, up to HISTORY_LIMIT entries; pk, store and key are read, not values.
+            logged = queryset.only("pk", "store", "key")[: HISTORY_LIMIT + 1]
+            if len(logged) <= HISTORY_LIMIT:
+                self.log_deletions(request, logged)
+            deleted = self._delete(queryset)
+            self.message_user(request, f"Deleted {entries_text(deleted)}.", messages.SUCCESS)
+            return None
+        by_store = queryset.order_by("store").values_list("store").annotate(entries=Count("pk"))
+        sample = queryset.values_list("store", "key")[:SAMPLE_SIZE]
+        return self._confirm(
+            request,
+            title="Delete entries",
+            question="Are you sure you want to delete the selected entries?",
+            action="delete_selected",
+            by_store=[(shown_name(store), count) for store, count in by_store],
+            sample=[(shown_name(store), shown_name(key)) for store, key in sample],
+        )
+
+    @admin.action(description="Flush the stores of the selected entries", permissions=["delete"])
+    def flush_stores(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+        stores = list(queryset.order_by("store").values_list("store", flat=True).distinct())
+        if request.POST.get("post") == "yes":
+            alias = db_for_write(None)
+            for store in stores:
+                KeyVal(store, using=alias).flush()
+            flushed = f"{len(stores)} store{pluralize(len(stores))}"
+            self.message_user(request, f"Flushed {flushed}.", messages.SUCCESS)
+            return None
+        counts = (
+            self.get_queryset(request)
+            .filter(store__in=stores)
+            .values_list("store")
+            .annotate(entries=Count("pk"))
+            .order_by("store")
+        )
+        return self._confirm(
+            request,
+            title="Flush stores",
+            question=(
+                "Are you sure you want to flush these stores? Every entry of each store "
+                "is deleted, not only the selected ones."
+            ),
+            action="flush_stores",
+            by_store=[(shown_name(store), count) for store, count in counts],
+        )
+
+    @admin.action(description="Purge expired entries (of every store)", permissions=["delete"])
+    def purge_expired(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        removed = KeyVal.purge_expired(using=db_for_write(None))
+        self.message_user(request, f"Purged {entries_text(removed, 'expired ')}.", messages.SUCCESS)
+
+    def _confirm(
+        self, request: HttpRequest, by_store: list[tuple[str, int]], **context: Any
+    ) -> HttpResponse:
+        return TemplateResponse(
+            request,
+            "admin/django_keyval/entry/action_confirmation.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+                "by_store": by_store,
+                "total": sum(count for _, count in by_store),
+                **context,
+            },
+        )

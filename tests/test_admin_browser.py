@@ -1,0 +1,160 @@
+"""The admin in a real browser: log in, list, search, edit a JSON value, save.
+
+Headless Chromium (Debian's ``chromium`` package) driven by Playwright against
+pytest-django's live server. Without Chromium or Playwright the test is skipped
+with the reason, except under CI (the ``CI`` variable set), where it fails.
+Screenshots are saved in the test's tmp dir and copied to SCREENSHOTS.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import django.contrib.admin
+import pytest
+
+from django_keyval import KeyVal
+from django_keyval.models import Entry
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path("/tmp/keyval-admin-screens")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip with ``reason``; under CI, fail instead: CI must run this test."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}; CI must run the browser test, so this is a failure.")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def chromium() -> str:
+    """The path of the Chromium binary, once Playwright is known to be importable."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        unavailable("Playwright is not installed (pip install playwright)")
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture
+def admin_static(settings: Any) -> None:
+    """Serve the admin's CSS and JS from the live server, without django.contrib.staticfiles.
+
+    pytest-django's live server serves STATIC_ROOT at STATIC_URL when staticfiles
+    is not installed, as in tests/settings.py.
+    """
+    settings.STATIC_ROOT = str(Path(django.contrib.admin.__file__).parent / "static")
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Any:
+    """Save a full-page screenshot under tmp_path and copy it to SCREENSHOTS."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+
+    def take(page: Any, name: str) -> Path:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        shutil.copy(path, SCREENSHOTS / path.name)
+        return path
+
+    return take
+
+
+def seed() -> None:
+    settings_store = KeyVal("settings")
+    settings_store.set("greeting", "hello")
+    settings_store.set("limits", {"max_users": 100, "trial_days": 14, "beta": True})
+    settings_store.set("launch", (2025, 3, 1))
+    KeyVal("counters").set_many({f"page:{n}": n * 17 for n in range(1, 6)})
+    KeyVal("sessions").set("abc123", {"user": 7}, ttl=3600)
+    KeyVal("sessions").set("old", {"user": 3}, ttl=60)
+    Entry.objects.filter(store="sessions", key="old").update(expires_at=time.time() - 30)
+    Entry.objects.create(
+        store="settings",
+        key="tampered",
+        value=b"\x80\x05forged",
+        serializer="pickle",
+        mac=b"\0" * 32,
+        updated_at=time.time(),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_in_a_browser(
+    chromium, admin_static, live_server, django_user_model, screenshots, settings
+):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    django_user_model.objects.create_superuser("admin", "admin@example.com", "secret")
+    seed()
+    greeting = Entry.objects.get(store="settings", key="greeting")
+    tampered = Entry.objects.get(store="settings", key="tampered")
+    launch = Entry.objects.get(store="settings", key="launch")
+
+    from playwright.sync_api import expect, sync_playwright
+
+    # The ORM is used only outside this block: Playwright's sync API runs an event loop.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(20_000)
+            page.goto(f"{live_server.url}/admin/login/?next=/admin/django_keyval/entry/")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", "secret")
+            page.click("input[type=submit]")
+            expect(page.locator("#result_list tbody tr")).to_have_count(11)
+            expect(page.locator("#result_list")).to_contain_text("cannot be decoded")
+            expect(page.locator("#result_list")).to_contain_text("expired")
+            screenshots(page, "changelist")
+
+            page.fill("#searchbar", "greet")
+            page.press("#searchbar", "Enter")
+            expect(page.locator("#result_list tbody tr")).to_have_count(1)
+            page.click("#result_list a:text-is('greeting')")
+            page.wait_for_url(f"**/entry/{greeting.pk}/change/**")
+            expect(page.locator("#id_json_value")).to_have_value('"hello"')
+            page.fill("#id_json_value", '{"text": "hi", "count": 2, "ratio": 0.5}')
+            screenshots(page, "change")
+            page.click("input[name=_save]")
+            expect(page.locator(".messagelist .success")).to_contain_text("was changed")
+            screenshots(page, "saved")
+
+            page.goto(f"{live_server.url}/admin/django_keyval/entry/{launch.pk}/change/")
+            expect(page.locator("body")).to_contain_text("cannot be edited here")
+            screenshots(page, "read-only")
+
+            page.goto(f"{live_server.url}/admin/django_keyval/entry/{tampered.pk}/change/")
+            expect(page.locator("body")).to_contain_text("This value cannot be decoded.")
+            screenshots(page, "undecodable")
+
+            page.goto(f"{live_server.url}/admin/django_keyval/entry/?store=counters")
+            page.check("#result_list tbody tr:first-child input.action-select")
+            page.select_option("select[name=action]", "flush_stores")
+            page.click("button[name=index]")
+            expect(page.locator("#content")).to_contain_text("5 entries in 1 store will be deleted")
+            screenshots(page, "flush-confirmation")
+            page.click("input[type=submit][value^=Yes]")
+            expect(page.locator(".messagelist .success")).to_contain_text("Flushed 1 store.")
+        finally:
+            browser.close()
+
+    assert KeyVal("settings").get("greeting") == {"text": "hi", "count": 2, "ratio": 0.5}
+    assert KeyVal.stores() == ["sessions", "settings"]
+    assert {"changelist.png", "change.png"} <= {path.name for path in SCREENSHOTS.iterdir()}
