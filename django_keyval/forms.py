@@ -15,6 +15,7 @@ from django.utils import timezone as django_timezone
 from django_keyval.codec import decode, encode, trusted_unsigned_tags
 from django_keyval.conf import get_config
 from django_keyval.exceptions import InvalidKey, KeyValError, SerializationError
+from django_keyval.jsonvalues import json_text
 from django_keyval.keys import validate_key
 from django_keyval.models import Entry
 from django_keyval.routing import db_for_write
@@ -62,34 +63,6 @@ def decode_entry(entry: Entry, payload: bytes | None = None) -> Decoded:
 def forget_decoded(entry: Entry) -> None:
     """Drop the value decode_entry() remembered for ``entry`` (after it was rewritten)."""
     entry.__dict__.pop(_CACHE, None)
-
-
-def _is_json(value: Any) -> bool:
-    # Exact types only: a tuple, a str subclass or an IntEnum would come back as
-    # something else, so editing them as JSON would change their type.
-    kind = type(value)
-    if value is None or kind in (str, int, float, bool):
-        return True
-    if kind is list:
-        return all(_is_json(item) for item in value)
-    if kind is dict:
-        return all(type(k) is str and _is_json(v) for k, v in value.items())
-    return False
-
-
-def json_text(value: Any, *, indent: int | None = 2) -> str | None:
-    """Return ``value`` as JSON text if JSON gives back the same value and type, else None.
-
-    Lists and objects are indented by ``indent`` spaces (``None``: on one line).
-    """
-    try:
-        if not _is_json(value):
-            return None
-        if not isinstance(value, (list, dict)):
-            indent = None
-        return json.dumps(value, ensure_ascii=False, indent=indent)
-    except (RecursionError, ValueError):  # Too deeply nested; an int of 4300+ digits.
-        return None
 
 
 def local_datetime(timestamp: float) -> datetime:
@@ -172,7 +145,7 @@ class EntryForm(forms.ModelForm):  # type: ignore[type-arg]
             # Store, key and serializer make up the signature: they never change here.
             for name in ("store", "key"):
                 self.fields.pop(name, None)
-            text = json_text(self.decoded.value) if self.decoded.error is None else None
+            text = json_text(self.decoded.value, indent=2) if self.decoded.error is None else None
             if text is None:
                 self.fields.pop("json_value", None)
             elif "json_value" in self.fields:

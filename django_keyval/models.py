@@ -6,6 +6,9 @@ from django.db import models
 
 from django_keyval.fields import ExactCharField
 
+# The unique index on (store, key), named so that SQL can give it as a hint.
+STORE_KEY_INDEX = "django_keyval_store_key"
+
 
 class Entry(models.Model):
     """One key of one store: its serialized value, serializer tag, signature and expiry."""
@@ -23,7 +26,7 @@ class Entry(models.Model):
         verbose_name = "entry"
         verbose_name_plural = "entries"
         constraints = [
-            models.UniqueConstraint(fields=["store", "key"], name="django_keyval_store_key"),
+            models.UniqueConstraint(fields=["store", "key"], name=STORE_KEY_INDEX),
         ]
         indexes = [models.Index(fields=["expires_at"], name="django_keyval_expires_at")]
 

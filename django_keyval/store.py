@@ -254,3 +254,8 @@ class KeyVal(AsyncMethods, BulkOperations):
 
     def __len__(self) -> int:
         return self.count()
+
+    def __bool__(self) -> bool:
+        # A handle is always true: ``if kv`` must not run a COUNT over the store.
+        # Test for keys with ``len(kv)`` or ``kv.count()``.
+        return True

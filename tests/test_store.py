@@ -559,3 +559,8 @@ def test_delitem_of_a_missing_key_raises_keyerror(kv):
 
 def test_repr_names_the_store(kv):
     assert repr(kv) == "<KeyVal 'test'>"
+
+
+def test_a_handle_is_true_without_a_query(kv, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert bool(kv) is True

@@ -11,7 +11,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
 
-from django_keyval.forms import json_text, local_datetime
+from django_keyval.forms import local_datetime
+from django_keyval.jsonvalues import json_text
 
 # The change page shows at most this much of a value that cannot be edited.
 DETAIL_CHARS = 20_000
@@ -57,7 +58,7 @@ detail_repr.maxlist = detail_repr.maxtuple = detail_repr.maxset = detail_repr.ma
 
 
 def readable(value: Any) -> str:
-    text = json_text(value, indent=None)
+    text = json_text(value)
     return detail_repr.repr(value) if text is None else text
 
 

@@ -34,7 +34,8 @@ from django_keyval.admin.display import (
     type_name,
     when,
 )
-from django_keyval.forms import EntryForm, decode_entry, forget_decoded, json_text
+from django_keyval.forms import EntryForm, decode_entry, forget_decoded
+from django_keyval.jsonvalues import json_text
 from django_keyval.models import Entry
 from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.store import KeyVal
@@ -110,7 +111,7 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         value, expiry = "value_display", "expiry_detail"
         if self.has_change_permission(request, obj):
             expiry = "expires"
-            if json_text(decode_entry(obj).value) is not None:
+            if json_text(decode_entry(obj).value, indent=2) is not None:
                 value = "json_value"
         return [
             (None, {"fields": ["store_display", "key_display", value, expiry]}),
@@ -228,7 +229,7 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 capfirst(decoded.error),
                 "It is left as it is, and is never unpickled; it can only be deleted.",
             )
-        text = json_text(decoded.value)
+        text = json_text(decoded.value, indent=2)
         if text is not None:
             return format_html("<pre>{}</pre>", shorten(text, DETAIL_CHARS))
         return format_html(

@@ -134,6 +134,8 @@ class Operations:
             if attribute.endswith("_sql"):
                 setattr(self, attribute, getattr(self, attribute).format(**self.names))
         self.max_params = connection.features.max_query_params or 10_000
+        # What the SELECTs over a range of keys read from (see MySQLOperations).
+        self.key_range_source = self.names["table"]
 
     # Single keys
 
@@ -282,6 +284,10 @@ class Operations:
     ) -> None:
         """Upsert ``entries``. Run inside a transaction: it may take several statements."""
         placeholders = "(%s, %s, %s, %s, %s, %s, %s)"
+        # Rows are locked in key order, the same in every process: two
+        # set_many() calls on overlapping keys wait for each other instead of
+        # deadlocking.
+        entries = sorted(entries, key=lambda entry: entry[0])
         for batch in self.batches(entries, 7, size_of=lambda entry: len(entry[1].payload)):
             sql = self.upsert_many_sql.format(rows=", ".join([placeholders] * len(batch)))
             params: list[Any] = []
@@ -334,7 +340,7 @@ class Operations:
         limit: int | None = None,
     ) -> list[str]:
         where, params = self.key_range(store, prefix, after, now)
-        sql = f"SELECT {self.names['key']} FROM {self.names['table']} WHERE {where} "
+        sql = f"SELECT {self.names['key']} FROM {self.key_range_source} WHERE {where} "
         sql += f"ORDER BY {self.names['key']}"
         if limit is not None:
             sql += " LIMIT %s"
@@ -355,7 +361,7 @@ class Operations:
         where, params = self.key_range(store, prefix, after, now)
         cursor.execute(
             f"SELECT {names['key']}, {names['value']}, {names['serializer']}, {names['mac']} "
-            f"FROM {names['table']} WHERE {where} ORDER BY {names['key']} LIMIT %s",
+            f"FROM {self.key_range_source} WHERE {where} ORDER BY {names['key']} LIMIT %s",
             [*params, limit],
         )
         return [
@@ -365,7 +371,7 @@ class Operations:
 
     def count(self, cursor: CursorWrapper, store: str, prefix: str, now: float) -> int:
         where, params = self.key_range(store, prefix, None, now)
-        cursor.execute(f"SELECT COUNT(*) FROM {self.names['table']} WHERE {where}", params)
+        cursor.execute(f"SELECT COUNT(*) FROM {self.key_range_source} WHERE {where}", params)
         (count,) = cursor.fetchone()
         return int(count)
 

@@ -9,6 +9,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 from django_keyval.codec import Encoded
+from django_keyval.models import STORE_KEY_INDEX
 from django_keyval.sql.base import Operations, Row, as_bytes, as_mac
 
 # Tells the caller, through the connection's insert id, whether the statement
@@ -63,6 +64,11 @@ class MySQLOperations(Operations):
         super().__init__(connection, table)
         # MariaDB has DELETE ... RETURNING; MySQL has not.
         self.pop_is_atomic = bool(connection.mysql_is_mariadb)  # type: ignore[attr-defined]
+        # MariaDB plans "store = %s AND key > %s ORDER BY key LIMIT n" as a walk
+        # over the whole store (only the index's first column), so every page
+        # of iter_keys() would cost more than the one before.
+        index = connection.ops.quote_name(STORE_KEY_INDEX)
+        self.key_range_source = f"{self.names['table']} FORCE INDEX ({index})"
 
     def _in_pieces(
         self,

@@ -1,0 +1,400 @@
+"""manage.py keyval: set, get and delete keys; list, flush, export, import and purge stores."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, NoReturn
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+
+from django_keyval import DEFAULT_TTL, KeyVal, transfer
+from django_keyval.exceptions import CorruptValue, KeyValError
+from django_keyval.jsonvalues import json_text
+from django_keyval.management.console import (
+    OneLineErrorParser,
+    Progress,
+    counted,
+    open_input,
+    open_output,
+)
+from django_keyval.routing import db_for_write
+from django_keyval.ttl import TTL
+
+ORIGINAL_COMMANDS = ("set", "get", "del")
+
+
+def display(value: Any) -> str:
+    """Return ``value`` as ``get`` prints it: a str as it is, else JSON, else its repr."""
+    if type(value) is str:
+        return value
+    return json_text(value) or repr(value)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return seconds
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return int(text)
+
+
+def _printable(name: str) -> str:
+    """Return a key or store name as one field of one line: its repr if it has control chars."""
+    return name if name.isprintable() else repr(name)
+
+
+def _count(number: int, noun: str) -> str:
+    plural = {"entry": "entries", "store": "stores"}[noun]
+    return f"{number} {noun if number == 1 else plural}"
+
+
+def _expiry(expires_at: float | None) -> str:
+    if expires_at is None:
+        return "never"
+    return datetime.fromtimestamp(expires_at, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+AddSubcommand = Callable[[str, str], argparse.ArgumentParser]
+
+
+def _add_key_subcommands(add: AddSubcommand) -> None:
+    sub = add("set", "Store VALUE under KEY in store NAME")
+    sub.add_argument("store", metavar="NAME")
+    sub.add_argument("entry_key", metavar="KEY")
+    sub.add_argument("entry_value", metavar="VALUE", help="a string (a JSON value with --json)")
+    sub.add_argument(
+        "--ttl", type=_seconds, metavar="SECONDS", help="seconds to live (default: the store's)"
+    )
+    sub.add_argument("--json", action="store_true", help="parse VALUE as JSON, keeping its type")
+    sub = add("get", "Print the value of KEY in store NAME")
+    sub.add_argument("store", metavar="NAME")
+    sub.add_argument("entry_key", metavar="KEY")
+    sub.add_argument("--json", action="store_true", help="print the value as JSON, even a str")
+    sub = add("del", "Delete KEY from store NAME")
+    sub.add_argument("store", metavar="NAME")
+    sub.add_argument("entry_key", metavar="KEY")
+
+
+def _add_store_subcommands(add: AddSubcommand) -> None:
+    sub = add("list", "List every store with its key count, or the keys of store NAME")
+    sub.add_argument("store", metavar="NAME", nargs="?")
+    sub.add_argument("--prefix", default="", help="only the keys starting with PREFIX")
+    sub = add("flush", "Delete every key of store NAME, or of every store with --all")
+    sub.add_argument("store", metavar="NAME", nargs="?")
+    sub.add_argument("--all", action="store_true", help="flush every store")
+    sub.add_argument(
+        "--yes", "--noinput", "--no-input", dest="interactive", action="store_false",
+        help="do not ask for confirmation",
+    )  # fmt: skip
+    sub = add("export", "Write stores (default: all) to FILE or stdout, one entry per line")
+    sub.add_argument("stores", metavar="NAME", nargs="*")
+    sub.add_argument("-o", "--output", metavar="FILE", help="the file to write (default: stdout)")
+    sub.add_argument(
+        "--skip-corrupt", action="store_true",
+        help="leave out (and report) values that fail to decode, instead of failing",
+    )  # fmt: skip
+    sub = add("import", "Write the entries of an export FILE ('-' for stdin), all or nothing")
+    sub.add_argument("file", metavar="FILE")
+    sub.add_argument(
+        "--no-pickle", action="store_true",
+        help="refuse pickled values (and serializers named by the file): for untrusted files",
+    )  # fmt: skip
+    sub = add("purge-expired", "Delete the expired entries of every store")
+    sub.add_argument("--batch-size", type=_positive_int, default=1000, help="rows per transaction")
+
+
+class Command(BaseCommand):
+    help = (
+        "Set, get and delete keys of django-keyval stores; list, flush, export, import and "
+        "purge them. Run 'keyval SUBCOMMAND --help' for each subcommand's options."
+    )
+    stealth_options = ("stdin",)
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.__class__ = OneLineErrorParser  # BaseCommand offers no hook for the class.
+        return parser
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        # Django's own options (--verbosity, --settings, --traceback...) and --database work
+        # after a subcommand too; SUPPRESS keeps the subparser from overwriting their values.
+        shared = [
+            action
+            for action in parser._actions
+            if action.option_strings and action.dest not in {"help", "version"}
+        ]
+        original = parser.add_argument_group(
+            "the original form", "keyval -c set|get|del -n NAME -k KEY [-V VALUE], as in 0.1"
+        )
+        original.add_argument("-c", "--command", choices=ORIGINAL_COMMANDS, help="set, get or del")
+        original.add_argument(
+            "-n", "--store_name", "--store-name", dest="store_name", metavar="NAME",
+            help="the store",
+        )  # fmt: skip
+        original.add_argument("-k", "--ke", "--key", dest="key", metavar="KEY", help="the key")
+        original.add_argument("-V", "--value", metavar="VALUE", help="the value to set (a string)")
+        shared.append(
+            parser.add_argument("--database", help="a database alias (default: the routers')")
+        )
+        subparsers = parser.add_subparsers(
+            parser_class=OneLineErrorParser, dest="subcommand", title="subcommands",
+            metavar="SUBCOMMAND",
+        )  # fmt: skip
+
+        def add(name: str, help: str) -> argparse.ArgumentParser:
+            sub = subparsers.add_parser(name, help=help, description=help + ".")
+            for action in shared:
+                action = copy.copy(action)
+                action.default = argparse.SUPPRESS
+                action.help = argparse.SUPPRESS if action.dest != "database" else action.help
+                sub._add_action(action)
+            return sub
+
+        _add_key_subcommands(add)
+        _add_store_subcommands(add)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        database = options["database"]
+        if database is not None and database not in settings.DATABASES:
+            raise CommandError(f"Unknown database alias {database!r}.")
+        subcommand, command = options.get("subcommand"), options["command"]
+        if subcommand and command:
+            raise CommandError("Give either a subcommand or the original -c form, not both.")
+        if not (subcommand or command):
+            raise CommandError(
+                "Give a subcommand (see 'manage.py keyval --help') or -c set|get|del."
+            )
+        handler = (
+            self._original if command else getattr(self, "_" + str(subcommand).replace("-", "_"))
+        )
+        try:
+            handler(options)
+        except KeyValError as exc:
+            raise CommandError(str(exc)) from exc
+        except DatabaseError as exc:
+            raise CommandError(f"Database error: {exc}") from exc
+
+    # Output
+
+    def _say(self, options: dict[str, Any], message: str) -> None:
+        if options["verbosity"] >= 1:
+            self.stdout.write(message)
+
+    def _print_value(self, text: str) -> None:
+        self.stdout.write(text + "\n", ending="")  # As it is, even if it ends with a newline.
+
+    def _missing(self, key: str, store: str) -> NoReturn:
+        message = f"Warning: Key {key} does not exist in {store}."
+        if getattr(self, "_called_from_command_line", False):
+            self.stderr.write(message)  # The original line, without a "CommandError:" prefix.
+            sys.exit(1)
+        raise CommandError(message)
+
+    # The original form and the single-key subcommands
+
+    def _original(self, options: dict[str, Any]) -> None:
+        command, store, key, value = (
+            options[name] for name in ("command", "store_name", "key", "value")
+        )
+        if store is None or key is None:
+            raise CommandError(f"-c {command} needs -n NAME and -k KEY.")
+        kv = KeyVal(store, using=options["database"])
+        if command == "set":
+            if value is None:
+                raise CommandError("-c set needs -V VALUE.")
+            self._write(kv, key, value, value, options, DEFAULT_TTL)
+        elif command == "get":
+            self._print_value(f"Value for key {key} is {display(self._read(kv, key))}")
+        else:
+            self._delete(kv, key, options)
+
+    def _write(
+        self, kv: KeyVal, key: str, value: Any, text: str, options: dict[str, Any], ttl: TTL
+    ) -> None:
+        if kv.set(key, value, ttl):
+            self._say(options, f"New key {key} set to {text}.")
+        else:
+            self._say(options, f"Existing key {key} overwritten to {text}.")
+
+    def _read(self, kv: KeyVal, key: str) -> Any:
+        try:
+            return kv.get(key)
+        except KeyError:
+            self._missing(key, kv.name)
+
+    def _delete(self, kv: KeyVal, key: str, options: dict[str, Any]) -> None:
+        try:
+            kv.delete(key)
+        except KeyError:
+            self._missing(key, kv.name)
+        self._say(options, f"Key {key} deleted")
+
+    def _set(self, options: dict[str, Any]) -> None:
+        kv = KeyVal(options["store"], using=options["database"])
+        key, text = options["entry_key"], options["entry_value"]
+        value: Any = text
+        if options["json"]:
+            try:
+                value = json.loads(text)
+            except ValueError as exc:
+                raise CommandError(f"Invalid JSON value for key {key!r}: {exc}.") from None
+        ttl = DEFAULT_TTL if options["ttl"] is None else options["ttl"]
+        self._write(kv, key, value, text, options, ttl)
+
+    def _get(self, options: dict[str, Any]) -> None:
+        kv, key = KeyVal(options["store"], using=options["database"]), options["entry_key"]
+        value = self._read(kv, key)
+        if not options["json"]:
+            self._print_value(display(value))
+            return
+        text = json_text(value)
+        if text is None:
+            raise CommandError(
+                f"The value of key {key!r} is a {type(value).__name__}, which JSON cannot "
+                f"represent: {display(value)[:200]}"
+            )
+        self._print_value(text)
+
+    def _del(self, options: dict[str, Any]) -> None:
+        self._delete(
+            KeyVal(options["store"], using=options["database"]), options["entry_key"], options
+        )
+
+    # Whole stores
+
+    def _existing(self, store: str, database: str | None) -> KeyVal:
+        kv = KeyVal(store, using=database)
+        if not kv.count():
+            raise CommandError(f"Store {store!r} does not exist (it holds no live key).")
+        return kv
+
+    def _list(self, options: dict[str, Any]) -> None:
+        store, prefix, database = options["store"], options["prefix"], options["database"]
+        if store is None:
+            if prefix:
+                raise CommandError("--prefix lists the keys of one store: give its NAME.")
+            for name in KeyVal.stores(using=database):
+                self.stdout.write(f"{_printable(name)}\t{KeyVal(name, using=database).count()}")
+            return
+        kv = self._existing(store, database)
+        for entry in transfer.iter_entries(store, prefix=prefix, using=database):
+            try:
+                kind = type(transfer.read_value(entry, kv)).__name__
+            except CorruptValue:
+                kind = "corrupt"
+            fields = [
+                _printable(entry.key),
+                kind,
+                str(len(entry.payload)),
+                _expiry(entry.expires_at),
+            ]
+            self.stdout.write("\t".join(fields))
+
+    def _flush(self, options: dict[str, Any]) -> None:
+        store, database = options["store"], options["database"]
+        if (store is None) != options["all"]:
+            raise CommandError("Give either a store NAME or --all.")
+        if store is None:
+            alias = db_for_write(None, database)
+            stores = _count(len(KeyVal.stores(using=database)), "store")
+            question = f"This deletes every key of {stores} on database {alias!r}."
+            if self._confirm(options, question):
+                KeyVal.flush_all(using=database)
+                self._say(options, f"Flushed every store on database {alias!r}.")
+            return
+        kv = self._existing(store, database)
+        alias = db_for_write(store, database)
+        question = f"This deletes all {kv.count()} keys of store {store!r} on database {alias!r}."
+        if self._confirm(options, question):
+            kv.flush()
+            self._say(options, f"Flushed store {store!r}.")
+
+    def _confirm(self, options: dict[str, Any], question: str) -> bool:
+        if not options["interactive"]:
+            return True
+        try:
+            answer = input(f"{question}\nType 'yes' to continue, or 'no' to cancel: ")
+        except EOFError:
+            raise CommandError(
+                "No answer to the confirmation (stdin is closed): pass --yes."
+            ) from None
+        if answer.strip().lower() in ("yes", "y"):
+            return True
+        self._say(options, "Flush cancelled.")
+        return False
+
+    def _purge_expired(self, options: dict[str, Any]) -> None:
+        count = KeyVal.purge_expired(batch_size=options["batch_size"], using=options["database"])
+        self._say(options, f"Purged {count} expired entries.")
+
+    # Export and import
+
+    def _export(self, options: dict[str, Any]) -> None:
+        database, output = options["database"], options["output"]
+        for store in options["stores"]:
+            self._existing(store, database)
+        stores = list(dict.fromkeys(options["stores"])) or KeyVal.stores(using=database)
+        to_stdout = output in (None, "-")
+        # On a terminal only, and not over the data itself when that goes to the terminal.
+        show = self.stderr.isatty() and not (to_stdout and self.stdout.isatty())
+        total = sum(KeyVal(store, using=database).count() for store in stores) if show else 0
+        progress = Progress(self.stderr if show else None, "Exporting", total, "entries")
+        written = skipped = 0
+        lines = transfer.export_lines(stores, using=database, skip_corrupt=options["skip_corrupt"])
+        with open_output(output, self.stdout) as write:
+            write(transfer.header_line() + "\n")
+            try:
+                for line, error in lines:
+                    if error is not None:
+                        skipped += 1
+                        self.stderr.write(f"Skipped: {error}.")
+                        continue
+                    write(line + "\n")
+                    written += 1
+                    progress.update(written)
+            except CorruptValue as exc:
+                raise CommandError(f"{exc}; export stopped (--skip-corrupt leaves it out)") from exc
+            finally:
+                progress.close()
+        if not to_stdout:
+            summary = f"Exported {_count(written, 'entry')} of {_count(len(stores), 'store')}"
+            summary += f" to {output}" + (f", skipped {skipped} corrupt." if skipped else ".")
+            self._say(options, summary)
+
+    def _import(self, options: dict[str, Any]) -> None:
+        path = options["file"]
+        name = "stdin" if path == "-" else path
+        with open_input(path, options.get("stdin")) as (stream, size):
+            progress = Progress(
+                self.stderr if self.stderr.isatty() else None, "Importing", size, "MiB"
+            )
+            try:
+                result = transfer.import_lines(
+                    counted(stream, progress, path),
+                    using=options["database"],
+                    allow_pickle=not options["no_pickle"],
+                )
+            except transfer.TransferError as exc:
+                raise CommandError(f"{name}, {exc}; nothing was imported.") from exc
+            finally:
+                progress.close()
+        summary = f"Imported {_count(result.entries, 'entry')} into "
+        summary += f"{_count(result.stores, 'store')} from {name}"
+        expired = f" ({result.expired} of them already expired)" if result.expired else ""
+        self._say(options, summary + expired + ".")

@@ -1,0 +1,426 @@
+"""Iteration over a store: code-point order, prefixes, paging, concurrent changes, flat memory."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import tracemalloc
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connections
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from django_keyval import KeyVal
+from django_keyval.models import Entry
+from django_keyval.sql.base import ITEMS_PAGE, KEYS_PAGE
+
+T = TypeVar("T")
+
+# Keys whose order differs between code point, byte, case-insensitive and
+# locale-aware comparisons, and that LIKE would treat as patterns.
+TRICKY_KEYS = [
+    "", " ", "\t", "\n", "\x01", "\x7f", "\x80", "!", "%", "_", "\\", "~",
+    "0", "9", "A", "Z", "a", "z", "a ", "a%", "a%b", "a_", "a_b", "a\\", "a\\b", "aB", "ab",
+    "Key", "key", "key ", "ke", "ké", "ke\u0301", "é", "e\u0301", "ß", "ss", "ÿ", "Ā",
+    "i", "ı", "İ", "fi", "\ufb01", "Å", "\u212b", "\u07ff", "\u0800", "日本", "中文",
+    "\ud7ff", "\ue000", "\uffff", "\U00010000", "\U0001f600", "\U0010ffff",
+    "a\U0010ffff", "a\U0010ffffb", "b",
+]  # fmt: skip
+
+PREFIXES = [
+    "a", "a%", "a_", "a\\", "ke", "key", "k", "é", "e", "\ud7ff", "\uffff", "\U0010ffff",
+    "a\U0010ffff", "z", "nothing-starts-with-this",
+]  # fmt: skip
+
+# Enough keys for three pages of keys (the last one partial) and many pages of items.
+PAGED = 2 * KEYS_PAGE + 345
+
+
+def random_keys(count: int, seed: int = 0) -> list[str]:
+    """Return ``count`` distinct keys mixing ASCII, Latin-1, the BMP and astral characters."""
+    rng = random.Random(seed)
+    alphabet = [
+        *"aAbBzZ09 %_\\~",
+        "é", "ß", "\u00ff", "\u0100", "\u0800", "\ud7ff", "\ue000", "\uffff",
+        "\U00010000", "\U0001f600", "\U0010ffff",
+    ]  # fmt: skip
+    keys: set[str] = set()
+    while len(keys) < count:
+        keys.add("".join(rng.choices(alphabet, k=rng.randint(1, 12))))
+    return list(keys)
+
+
+def shuffled(keys: list[str], seed: int = 1) -> list[str]:
+    keys = list(keys)
+    random.Random(seed).shuffle(keys)
+    return keys
+
+
+def fill(kv: KeyVal, keys: list[str]) -> None:
+    """Store each key with ``[key]`` as its value, inserted in a random order."""
+    keys = shuffled(keys)
+    for start in range(0, len(keys), 5_000):
+        kv.set_many({key: [key] for key in keys[start : start + 5_000]})
+
+
+def numbered(count: int, prefix: str = "key-") -> list[str]:
+    return [f"{prefix}{i:06d}" for i in range(count)]
+
+
+def run_async(coroutine_function: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    async def main() -> T:
+        try:
+            return await coroutine_function()
+        finally:
+            # The async twins query from asgiref's thread: close its connections,
+            # or the test database cannot be dropped at the end of the run.
+            await sync_to_async(connections.close_all, thread_sensitive=True)()
+
+    return asyncio.run(main())
+
+
+async def collect(iterator: AsyncIterator[T]) -> list[T]:
+    return [item async for item in iterator]
+
+
+ALL_KEYS = list(dict.fromkeys(TRICKY_KEYS + random_keys(300)))
+
+
+@pytest.fixture
+def tricky_kv(kv: KeyVal) -> KeyVal:
+    fill(kv, ALL_KEYS)
+    return kv
+
+
+@pytest.fixture
+def paged_kv(kv: KeyVal) -> KeyVal:
+    fill(kv, numbered(PAGED))
+    return kv
+
+
+# Order
+
+
+def test_keys_are_sorted_by_code_point(tricky_kv):
+    assert tricky_kv.keys() == sorted(ALL_KEYS)
+
+
+def test_iter_keys_yields_keys_sorted_by_code_point(tricky_kv):
+    assert list(tricky_kv.iter_keys()) == sorted(ALL_KEYS)
+
+
+def test_iterating_the_store_yields_keys_sorted_by_code_point(tricky_kv):
+    assert list(tricky_kv) == sorted(ALL_KEYS)
+
+
+def test_items_yield_pairs_sorted_by_code_point(tricky_kv):
+    assert list(tricky_kv.items()) == [(key, [key]) for key in sorted(ALL_KEYS)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_aiter_keys_yields_keys_sorted_by_code_point(tricky_kv):
+    assert run_async(lambda: collect(tricky_kv.aiter_keys())) == sorted(ALL_KEYS)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_aitems_yield_pairs_sorted_by_code_point(tricky_kv):
+    expected = [(key, [key]) for key in sorted(ALL_KEYS)]
+    assert run_async(lambda: collect(tricky_kv.aitems())) == expected
+
+
+def test_count_counts_every_key(tricky_kv):
+    assert tricky_kv.count() == len(ALL_KEYS)
+
+
+def test_len_counts_every_key(tricky_kv):
+    assert len(tricky_kv) == len(ALL_KEYS)
+
+
+# Any str but NUL and lone surrogates, which are not valid keys.
+any_key = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(keys=st.lists(any_key, unique=True, max_size=25))
+def test_keys_of_any_strings_are_sorted_by_code_point(kv, keys):
+    kv.flush()
+    kv.set_many(dict.fromkeys(keys, 0))
+    assert list(kv.iter_keys()) == sorted(keys)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(keys=st.lists(any_key, unique=True, min_size=1, max_size=25), data=st.data())
+def test_any_prefix_selects_the_keys_starting_with_it(kv, keys, data):
+    kv.flush()
+    kv.set_many(dict.fromkeys(keys, 0))
+    key = data.draw(st.sampled_from(keys))
+    prefix = data.draw(st.one_of(any_key, st.integers(0, len(key)).map(lambda n: key[:n])))
+    assert list(kv.iter_keys(prefix)) == sorted(k for k in keys if k.startswith(prefix))
+
+
+def test_iteration_skips_keys_of_other_stores(kv, other_kv):
+    fill(kv, ["a", "c"])
+    fill(other_kv, ["b", "d"])
+    assert list(kv.iter_keys()) == ["a", "c"]
+
+
+def test_iteration_skips_expired_keys(kv):
+    live = numbered(KEYS_PAGE + 10)
+    fill(kv, live)
+    past = time.time() - 60
+    Entry.objects.bulk_create(
+        Entry(
+            store="test", key=f"{key}-expired", value=b"", serializer="pickle",
+            mac=None, expires_at=past, updated_at=past,
+        )
+        for key in live[::7]
+    )  # fmt: skip
+    assert list(kv.iter_keys()) == live
+
+
+def test_items_skip_expired_keys(kv):
+    live = numbered(ITEMS_PAGE + 10)
+    fill(kv, live)
+    past = time.time() - 60
+    Entry.objects.bulk_create(
+        Entry(
+            store="test", key=f"{key}-expired", value=b"", serializer="pickle",
+            mac=None, expires_at=past, updated_at=past,
+        )
+        for key in live[::7]
+    )  # fmt: skip
+    assert [key for key, _ in kv.items()] == live
+
+
+def test_iteration_of_an_empty_store_yields_nothing(kv):
+    assert list(kv.iter_keys()) == []
+
+
+# Prefixes
+
+
+def expected_under(prefix: str) -> list[str]:
+    return sorted(key for key in ALL_KEYS if key.startswith(prefix))
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_keys_with_prefix_are_those_starting_with_it(tricky_kv, prefix):
+    assert tricky_kv.keys(prefix) == expected_under(prefix)
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_iter_keys_with_prefix_yields_those_starting_with_it(tricky_kv, prefix):
+    assert list(tricky_kv.iter_keys(prefix)) == expected_under(prefix)
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_items_with_prefix_yield_those_starting_with_it(tricky_kv, prefix):
+    assert list(tricky_kv.items(prefix)) == [(key, [key]) for key in expected_under(prefix)]
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_count_with_prefix_counts_those_starting_with_it(tricky_kv, prefix):
+    assert tricky_kv.count(prefix) == len(expected_under(prefix))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_aiter_keys_with_prefix_yields_those_starting_with_it(tricky_kv):
+    assert run_async(lambda: collect(tricky_kv.aiter_keys("a"))) == expected_under("a")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_aitems_with_prefix_yield_those_starting_with_it(tricky_kv):
+    expected = [(key, [key]) for key in expected_under("a")]
+    assert run_async(lambda: collect(tricky_kv.aitems("a"))) == expected
+
+
+def test_empty_prefix_yields_every_key(tricky_kv):
+    assert list(tricky_kv.iter_keys("")) == sorted(ALL_KEYS)
+
+
+# Paging
+
+
+def test_iter_keys_crosses_pages_without_gaps_or_duplicates(paged_kv):
+    assert list(paged_kv.iter_keys()) == numbered(PAGED)
+
+
+def test_items_cross_pages_without_gaps_or_duplicates(paged_kv):
+    assert list(paged_kv.items()) == [(key, [key]) for key in numbered(PAGED)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_aiter_keys_crosses_pages_without_gaps_or_duplicates(paged_kv):
+    assert run_async(lambda: collect(paged_kv.aiter_keys())) == numbered(PAGED)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_aitems_cross_pages_without_gaps_or_duplicates(paged_kv):
+    expected = [(key, [key]) for key in numbered(PAGED)]
+    assert run_async(lambda: collect(paged_kv.aitems())) == expected
+
+
+def test_iter_keys_of_an_exact_number_of_pages_yields_each_key_once(kv):
+    fill(kv, numbered(2 * KEYS_PAGE))
+    assert list(kv.iter_keys()) == numbered(2 * KEYS_PAGE)
+
+
+def test_items_of_an_exact_number_of_pages_yield_each_key_once(kv):
+    fill(kv, numbered(3 * ITEMS_PAGE))
+    assert [key for key, _ in kv.items()] == numbered(3 * ITEMS_PAGE)
+
+
+def test_iter_keys_with_prefix_crosses_pages_within_the_prefix(kv):
+    fill(kv, numbered(PAGED, "a-") + numbered(PAGED, "b-") + ["a", "a."])
+    assert list(kv.iter_keys("a-")) == numbered(PAGED, "a-")
+
+
+def test_items_with_prefix_cross_pages_within_the_prefix(kv):
+    fill(kv, numbered(3 * ITEMS_PAGE + 5, "a-") + numbered(ITEMS_PAGE, "b-") + ["a", "a."])
+    assert [key for key, _ in kv.items("a-")] == numbered(3 * ITEMS_PAGE + 5, "a-")
+
+
+def test_iter_keys_fetches_one_page_per_query(paged_kv, django_assert_num_queries):
+    with django_assert_num_queries(PAGED // KEYS_PAGE + 1):
+        for _ in paged_kv.iter_keys():
+            pass
+
+
+def test_items_fetch_one_page_per_query(paged_kv, django_assert_num_queries):
+    with django_assert_num_queries(PAGED // ITEMS_PAGE + 1):
+        for _ in paged_kv.items():
+            pass
+
+
+def test_iter_keys_queries_nothing_until_iterated(paged_kv, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        paged_kv.iter_keys()
+
+
+# Changes during iteration
+
+
+def test_deleting_each_key_while_iterating_visits_every_key(paged_kv):
+    seen = []
+    for key in paged_kv.iter_keys():
+        paged_kv.delete(key)
+        seen.append(key)
+    assert seen == numbered(PAGED)
+
+
+def test_deleting_each_key_while_iterating_empties_the_store(paged_kv):
+    for key in paged_kv.iter_keys():
+        paged_kv.delete(key)
+    assert paged_kv.count() == 0
+
+
+def test_iteration_skips_keys_deleted_ahead_of_it(paged_kv):
+    keys = numbered(PAGED)
+    doomed = keys[KEYS_PAGE + 100 : KEYS_PAGE + 200]
+    seen = []
+    for key in paged_kv.iter_keys():
+        if not seen:
+            paged_kv.delete_many(doomed)
+        seen.append(key)
+    assert seen == [key for key in keys if key not in doomed]
+
+
+def test_iteration_yields_keys_added_ahead_of_it(paged_kv):
+    keys = numbered(PAGED)
+    added = [f"{key}+" for key in keys[KEYS_PAGE + 100 : KEYS_PAGE + 200]]
+    seen = []
+    for key in paged_kv.iter_keys():
+        if not seen:
+            paged_kv.set_many(dict.fromkeys(added, "new"))
+        seen.append(key)
+    assert seen == sorted(keys + added)
+
+
+def test_overwriting_each_value_while_iterating_items_visits_each_key_once(paged_kv):
+    seen = []
+    for key, value in paged_kv.items():
+        paged_kv.set(key, [*value, "again"])
+        seen.append(key)
+    assert seen == numbered(PAGED)
+
+
+def test_flushing_the_store_while_iterating_ends_without_error(paged_kv):
+    seen = []
+    for key in paged_kv.iter_keys():
+        if not seen:
+            paged_kv.flush()
+        seen.append(key)
+    assert seen == numbered(PAGED)[: len(seen)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_aiter_keys_sees_keys_deleted_while_iterating(paged_kv):
+    keys = numbered(PAGED)
+    doomed = keys[KEYS_PAGE + 100 : KEYS_PAGE + 200]
+
+    async def scenario() -> list[str]:
+        seen = []
+        async for key in paged_kv.aiter_keys():
+            if not seen:
+                await paged_kv.adelete_many(doomed)
+            seen.append(key)
+        return seen
+
+    assert run_async(scenario) == [key for key in keys if key not in doomed]
+
+
+# Memory
+
+MANY = 200_000
+
+
+def peak_memory(work: Callable[[], object]) -> int:
+    """Return the peak of Python allocations, in bytes, while ``work()`` runs."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def count_iterated(iterator: Iterator[object]) -> int:
+    return sum(1 for _ in iterator)
+
+
+def fill_quickly(kv: KeyVal, count: int) -> None:
+    keys = shuffled(numbered(count))
+    for start in range(0, count, 5_000):
+        kv.set_many(dict.fromkeys(keys[start : start + 5_000], 0))
+
+
+@pytest.mark.slow
+def test_iter_keys_memory_stays_flat_on_a_large_store(kv):
+    fill_quickly(kv, MANY)
+    counted: list[int] = []
+    iterating = peak_memory(lambda: counted.append(count_iterated(kv.iter_keys())))
+    holding = peak_memory(kv.keys)
+    assert counted == [MANY]
+    assert iterating < holding / 5
+    assert iterating < 5 * 1024 * 1024
+
+
+@pytest.mark.slow
+def test_items_memory_stays_flat_on_a_large_store(kv):
+    # Fewer keys than above: items decode every value, and pages are ten times smaller.
+    fill_quickly(kv, MANY // 4)
+    counted: list[int] = []
+    iterating = peak_memory(lambda: counted.append(count_iterated(kv.items())))
+    holding = peak_memory(kv.keys)
+    assert counted == [MANY // 4]
+    assert iterating < holding / 5
+    assert iterating < 5 * 1024 * 1024
