@@ -310,7 +310,7 @@ def test_iter_keys_queries_nothing_until_iterated(paged_kv, django_assert_num_qu
 
 
 def test_deleting_each_key_while_iterating_visits_every_key(paged_kv):
-    seen = []
+    seen: list[str] = []
     for key in paged_kv.iter_keys():
         paged_kv.delete(key)
         seen.append(key)
@@ -326,7 +326,7 @@ def test_deleting_each_key_while_iterating_empties_the_store(paged_kv):
 def test_iteration_skips_keys_deleted_ahead_of_it(paged_kv):
     keys = numbered(PAGED)
     doomed = keys[KEYS_PAGE + 100 : KEYS_PAGE + 200]
-    seen = []
+    seen: list[str] = []
     for key in paged_kv.iter_keys():
         if not seen:
             paged_kv.delete_many(doomed)
@@ -337,7 +337,7 @@ def test_iteration_skips_keys_deleted_ahead_of_it(paged_kv):
 def test_iteration_yields_keys_added_ahead_of_it(paged_kv):
     keys = numbered(PAGED)
     added = [f"{key}+" for key in keys[KEYS_PAGE + 100 : KEYS_PAGE + 200]]
-    seen = []
+    seen: list[str] = []
     for key in paged_kv.iter_keys():
         if not seen:
             paged_kv.set_many(dict.fromkeys(added, "new"))
@@ -346,7 +346,7 @@ def test_iteration_yields_keys_added_ahead_of_it(paged_kv):
 
 
 def test_overwriting_each_value_while_iterating_items_visits_each_key_once(paged_kv):
-    seen = []
+    seen: list[str] = []
     for key, value in paged_kv.items():
         paged_kv.set(key, [*value, "again"])
         seen.append(key)
@@ -354,7 +354,7 @@ def test_overwriting_each_value_while_iterating_items_visits_each_key_once(paged
 
 
 def test_flushing_the_store_while_iterating_ends_without_error(paged_kv):
-    seen = []
+    seen: list[str] = []
     for key in paged_kv.iter_keys():
         if not seen:
             paged_kv.flush()
@@ -368,7 +368,7 @@ def test_aiter_keys_sees_keys_deleted_while_iterating(paged_kv):
     doomed = keys[KEYS_PAGE + 100 : KEYS_PAGE + 200]
 
     async def scenario() -> list[str]:
-        seen = []
+        seen: list[str] = []
         async for key in paged_kv.aiter_keys():
             if not seen:
                 await paged_kv.adelete_many(doomed)
