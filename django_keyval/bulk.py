@@ -10,6 +10,7 @@ from django.db import connections, transaction
 
 from django_keyval.handle import Handle
 from django_keyval.keys import validate_key
+from django_keyval.retry import retry_conflicts
 from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.sql import operations_for
 from django_keyval.sql.base import ITEMS_PAGE, KEYS_PAGE
@@ -34,6 +35,7 @@ def _paged(
 class BulkOperations(Handle):
     """get_many, set_many, delete_many, delete_prefix, keys, items, count, stores, purge."""
 
+    @retry_conflicts
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Return a dict of the values of those ``keys`` that exist. One query per batch."""
         store = self._store()
@@ -42,9 +44,11 @@ class BulkOperations(Handle):
             return {}
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             rows = ops.get_many(cursor, store, wanted, time.time())
-        found = {row.key: row for row in rows}
-        return {key: self._decode(key, found[key]) for key in wanted if key in found}
+        found = {row[0]: row for row in rows}
+        decode = self._decoder()
+        return {key: decode(*row) for key in wanted if (row := found.get(key)) is not None}
 
+    @retry_conflicts
     def set_many(self, mapping: Mapping[str, Any], ttl: TTL = DEFAULT_TTL) -> None:
         """Store every item of ``mapping``: all or nothing, in one transaction.
 
@@ -63,6 +67,7 @@ class BulkOperations(Handle):
         with transaction.atomic(using=alias), self._cursor(alias) as (ops, cursor):
             ops.set_many(cursor, store, entries, expires_at, now)
 
+    @retry_conflicts
     def delete_many(self, keys: Iterable[str]) -> int:
         """Delete ``keys``; return how many live keys were deleted. One query per batch."""
         store = self._store()
@@ -72,6 +77,7 @@ class BulkOperations(Handle):
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.delete_many(cursor, store, wanted, time.time())
 
+    @retry_conflicts
     def delete_prefix(self, prefix: str) -> int:
         """Delete every key starting with ``prefix`` (taken literally); return how many.
 
@@ -81,22 +87,26 @@ class BulkOperations(Handle):
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.delete_prefix(cursor, store, prefix, time.time())
 
+    @retry_conflicts
     def keys(self, prefix: str = "") -> list[str]:
         """Return the keys starting with ``prefix``, sorted by code point. One query."""
         store, prefix = self._store(), validate_key(prefix, "prefix")
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             return ops.keys(cursor, store, prefix, time.time())
 
+    @retry_conflicts
     def _key_page(self, prefix: str, after: str | None) -> list[str]:
         store = self._store()
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             return ops.keys(cursor, store, prefix, time.time(), after, KEYS_PAGE)
 
+    @retry_conflicts
     def _item_page(self, prefix: str, after: str | None) -> list[tuple[str, Any]]:
         store = self._store()
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             rows = ops.items(cursor, store, prefix, time.time(), after, ITEMS_PAGE)
-        return [(row.key, self._decode(row.key, row)) for row in rows]
+        decode = self._decoder()
+        return [(row.key, decode(row.key, row.payload, row.tag, row.mac)) for row in rows]
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Return an iterator over the keys starting with ``prefix``, in keys() order.
@@ -118,6 +128,7 @@ class BulkOperations(Handle):
             lambda after: self._item_page(prefix, after), ITEMS_PAGE, lambda item: item[0]
         )
 
+    @retry_conflicts
     def count(self, prefix: str = "") -> int:
         """Return the number of live keys starting with ``prefix``. One query."""
         store, prefix = self._store(), validate_key(prefix, "prefix")
@@ -125,6 +136,7 @@ class BulkOperations(Handle):
             return ops.count(cursor, store, prefix, time.time())
 
     @classmethod
+    @retry_conflicts
     def stores(cls, using: str | None = None) -> list[str]:
         """Return the sorted names of the stores that hold at least one live key."""
         with connections[db_for_read(None, using)].cursor() as cursor:
@@ -136,10 +148,15 @@ class BulkOperations(Handle):
         return how many were deleted."""
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
-        total, more = 0, True
-        with connections[db_for_write(None, using)].cursor() as cursor:
-            ops = operations_for(cursor.db)
-            while more:
-                deleted, more = ops.purge_expired(cursor, time.time(), batch_size)
-                total += deleted
+        alias, total, more = db_for_write(None, using), 0, True
+        while more:
+            deleted, more = cls._purge_batch(alias, batch_size)
+            total += deleted
         return total
+
+    @staticmethod
+    @retry_conflicts
+    def _purge_batch(alias: str, batch_size: int) -> tuple[int, bool]:
+        # Each batch is retried on its own: the batches before it are committed.
+        with connections[alias].cursor() as cursor:
+            return operations_for(cursor.db).purge_expired(cursor, time.time(), batch_size)

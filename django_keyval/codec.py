@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any, NamedTuple
 
 from django_keyval import signing
 from django_keyval.conf import get_config
 from django_keyval.exceptions import CorruptValue, SerializationError
-from django_keyval.serializers import get_serializer
+from django_keyval.serializers import Serializer, get_serializer
 
 
 class Encoded(NamedTuple):
@@ -72,26 +72,74 @@ def decode(
     """
     if mac is not None:
         if not signing.verify(store, key, tag, payload, bytes(mac)):
-            raise CorruptValue(
-                f"the value of key {key!r} in store {store!r} fails its signature "
-                "(tampered with, copied from another key, or signed with another SECRET_KEY)"
-            )
+            raise _forged(store, key)
     elif tag not in unsigned_tags:
-        raise CorruptValue(
-            f"the value of key {key!r} in store {store!r} is not signed, and unsigned values "
-            f"are not accepted from serializer {tag!r}"
-        )
+        raise _unsigned(store, key, tag)
     try:
         serializer = get_serializer(tag)
     except (TypeError, ValueError) as exc:
-        raise CorruptValue(
-            f"the value of key {key!r} in store {store!r} was written by serializer {tag!r}, "
-            f"which cannot be loaded: {exc}"
-        ) from exc
+        raise _unloadable(store, key, tag, exc) from exc
     try:
         return serializer.loads(payload)
     except Exception as exc:
-        raise CorruptValue(
-            f"the value of key {key!r} in store {store!r} cannot be decoded by "
-            f"serializer {tag!r}: {exc}"
-        ) from exc
+        raise _undecodable(store, key, tag, exc) from exc
+
+
+def decoder(
+    store: str, unsigned_tags: Collection[str] = ()
+) -> Callable[[str, bytes, str, bytes | None], Any]:
+    """Return ``decode`` for many values of ``store`` at once (``get_many()``, ``items()``).
+
+    It takes ``(key, payload, tag, mac)`` and checks each value as decode()
+    does, with what the values share (the store's part of the signature, the
+    serializers) worked out once.
+    """
+    verify = signing.verifier(store)
+    serializers: dict[str, Serializer] = {}
+
+    def decode_one(key: str, payload: bytes, tag: str, mac: bytes | None) -> Any:
+        if mac is not None:
+            if not verify(key, tag, payload, mac):
+                raise _forged(store, key)
+        elif tag not in unsigned_tags:
+            raise _unsigned(store, key, tag)
+        serializer = serializers.get(tag)
+        if serializer is None:
+            try:
+                serializer = serializers[tag] = get_serializer(tag)
+            except (TypeError, ValueError) as exc:
+                raise _unloadable(store, key, tag, exc) from exc
+        try:
+            return serializer.loads(payload)
+        except Exception as exc:
+            raise _undecodable(store, key, tag, exc) from exc
+
+    return decode_one
+
+
+def _forged(store: str, key: str) -> CorruptValue:
+    return CorruptValue(
+        f"the value of key {key!r} in store {store!r} fails its signature "
+        "(tampered with, copied from another key, or signed with another SECRET_KEY)"
+    )
+
+
+def _unsigned(store: str, key: str, tag: str) -> CorruptValue:
+    return CorruptValue(
+        f"the value of key {key!r} in store {store!r} is not signed, and unsigned values "
+        f"are not accepted from serializer {tag!r}"
+    )
+
+
+def _unloadable(store: str, key: str, tag: str, exc: Exception) -> CorruptValue:
+    return CorruptValue(
+        f"the value of key {key!r} in store {store!r} was written by serializer {tag!r}, "
+        f"which cannot be loaded: {exc}"
+    )
+
+
+def _undecodable(store: str, key: str, tag: str, exc: Exception) -> CorruptValue:
+    return CorruptValue(
+        f"the value of key {key!r} in store {store!r} cannot be decoded by "
+        f"serializer {tag!r}: {exc}"
+    )

@@ -21,3 +21,7 @@ class SerializationError(KeyValError, TypeError):
 
 class CorruptValue(KeyValError, ValueError):
     """A stored value cannot be decoded or fails its signature; nothing was unpickled."""
+
+
+class ValueTooLarge(KeyValError, ValueError):
+    """A value is larger than the database accepts; nothing was written."""

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-from django.db import connections
-from django.db.backends.utils import CursorWrapper
-
-from django_keyval.codec import Encoded, decode, encode, trusted_unsigned_tags
+from django_keyval.codec import Encoded, decode, decoder, encode, trusted_unsigned_tags
 from django_keyval.conf import get_config
 from django_keyval.exceptions import StoreDisconnected
 from django_keyval.keys import validate_key
 from django_keyval.serializers import get_serializer
-from django_keyval.sql import operations_for
-from django_keyval.sql.base import KeyedRow, Operations, Row
+from django_keyval.sql.base import KeyedRow, Row
+from django_keyval.sql.cursors import cursor_for
 from django_keyval.ttl import DEFAULT_TTL, TTL, expiry, ttl_seconds
 
 
@@ -69,11 +65,9 @@ class Handle:
     def _key(self, key: object) -> tuple[str, str]:
         return self._store(), validate_key(key)
 
-    @contextmanager
-    def _cursor(self, alias: str) -> Iterator[tuple[Operations, CursorWrapper]]:
-        connection = connections[alias]
-        with connection.cursor() as cursor:
-            yield operations_for(connection), cursor
+    # ``with self._cursor(alias) as (ops, cursor)``: the statements and a cursor for the
+    # database ``alias``, kept open on its connection from call to call (sql/cursors.py).
+    _cursor = staticmethod(cursor_for)
 
     def _encode(self, key: str, value: Any) -> Encoded:
         config = get_config()
@@ -81,9 +75,13 @@ class Handle:
         return encode(value, self._name, key, tag, config.sign_values)
 
     def _decode(self, key: str, row: Row | KeyedRow) -> Any:
-        return decode(
-            self._name, key, row.payload, row.tag, row.mac, trusted_unsigned_tags(self._serializer)
-        )
+        mac = row.mac
+        unsigned = () if mac is not None else trusted_unsigned_tags(self._serializer)
+        return decode(self._name, key, row.payload, row.tag, mac, unsigned)
+
+    def _decoder(self) -> Callable[[str, bytes, str, bytes | None], Any]:
+        """Return _decode() for many rows: ``decode(key, payload, tag, mac)``."""
+        return decoder(self._name, trusted_unsigned_tags(self._serializer))
 
     def _ttl_seconds(self, ttl: TTL) -> float | None:
         """Return ``ttl`` in seconds, the store's default for DEFAULT_TTL; None for never."""

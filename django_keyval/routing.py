@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.apps import apps
-from django.db import router
+from django.db import DEFAULT_DB_ALIAS, router
 from django.db.models import Model
 
 from django_keyval.conf import get_config
@@ -23,6 +23,9 @@ def _route(ask_routers: Callable[..., str], store: str | None, using: str | None
     alias = using or get_config().database
     if alias:
         return alias
+    if not router.routers:
+        # What the routers would answer, without building their arguments on every call.
+        return DEFAULT_DB_ALIAS
     hints: dict[str, Any] = {} if store is None else {"store": store}
     return ask_routers(entry_model(), **hints)
 

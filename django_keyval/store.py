@@ -10,7 +10,9 @@ from django.db import connections, transaction
 
 from django_keyval.aio import AsyncMethods
 from django_keyval.bulk import BulkOperations
+from django_keyval.codec import Encoded
 from django_keyval.exceptions import KeyValError
+from django_keyval.retry import retry_conflicts
 from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.sentinels import MISSING
 from django_keyval.sql import operations_for
@@ -46,6 +48,7 @@ class KeyVal(AsyncMethods, BulkOperations):
 
     # The original app's operations
 
+    @retry_conflicts
     def set(self, key: str, value: Any, ttl: TTL = DEFAULT_TTL) -> bool:
         """Store ``value`` under ``key``; return True if the key was new (or had expired).
 
@@ -59,6 +62,7 @@ class KeyVal(AsyncMethods, BulkOperations):
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.set(cursor, store, key, encoded, expires_at, now)
 
+    @retry_conflicts
     def get(self, key: str, default: Any = MISSING) -> Any:
         """Return the value of ``key``.
 
@@ -77,19 +81,36 @@ class KeyVal(AsyncMethods, BulkOperations):
         """Return the value of ``key``, or ``default`` if it is missing."""
         return self.get(key, default)
 
+    @retry_conflicts
     def pop(self, key: str, default: Any = MISSING) -> Any:
         """Delete ``key`` and return its value; raise KeyError if it is missing, unless
         ``default`` is given.
 
         Atomic: of several processes popping the same key, exactly one gets the value.
-        A value that fails to decode raises CorruptValue and stays stored.
+        One query where the database has DELETE ... RETURNING (all but MySQL). A
+        value that fails to decode raises CorruptValue and is put back, unless the
+        key was written again meanwhile.
         """
         store, key = self._key(key)
         alias = db_for_write(store, self._using)
-        with transaction.atomic(using=alias), self._cursor(alias) as (ops, cursor):
-            row = ops.pop(cursor, store, key)
+        with self._cursor(alias) as (ops, cursor):
+            if ops.pop_is_atomic:
+                row = ops.pop(cursor, store, key)
+            else:
+                with transaction.atomic(using=alias):
+                    row = ops.pop(cursor, store, key)
             if row is not None and _is_live(row, time.time()):
-                return self._decode(key, row)
+                try:
+                    return self._decode(key, row)
+                except BaseException:
+                    # The statement that read the entry deleted it, and no
+                    # transaction is kept open around it to roll back (that
+                    # would cost every pop two more round trips): a failed pop
+                    # writes the entry back as add() would, so a live entry
+                    # written since stays.
+                    encoded = Encoded(row.payload, row.tag, row.mac)
+                    ops.add(cursor, store, key, encoded, row.expires_at, time.time())
+                    raise
         if default is MISSING:
             raise KeyError(key)
         return default
@@ -98,12 +119,14 @@ class KeyVal(AsyncMethods, BulkOperations):
         """Delete ``key`` and return its value, or ``default`` if it is missing."""
         return self.pop(key, default)
 
+    @retry_conflicts
     def exists(self, key: str) -> bool:
         """Return whether ``key`` is in the store (and has not expired). One query."""
         store, key = self._key(key)
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             return ops.exists(cursor, store, key, time.time())
 
+    @retry_conflicts
     def delete(self, key: str, ignore_keyerror: bool = False) -> bool:
         """Delete ``key``; return True if it existed.
 
@@ -116,20 +139,31 @@ class KeyVal(AsyncMethods, BulkOperations):
             raise KeyError(key)
         return deleted
 
+    @retry_conflicts
     def flush(self) -> None:
-        """Delete every key of this store. One statement."""
+        """Delete every key of this store.
+
+        In batches of 1000 rows: outside the caller's transaction each batch
+        commits on its own, so other writers never wait long. One query for a
+        store of fewer than 1000 keys.
+        """
         store = self._store()
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             ops.flush(cursor, store)
 
     @classmethod
+    @retry_conflicts
     def flush_all(cls, using: str | None = None) -> None:
-        """Delete every key of every store on the database ``using`` (else the routers')."""
+        """Delete every key of every store on the database ``using`` (else the routers').
+
+        In batches of 1000 rows, as flush().
+        """
         with connections[db_for_write(None, using)].cursor() as cursor:
             operations_for(cursor.db).flush_all(cursor)
 
     # Beyond the original
 
+    @retry_conflicts
     def add(self, key: str, value: Any, ttl: TTL = DEFAULT_TTL) -> bool:
         """Store ``value`` only if ``key`` is missing (or expired); return True if it was added.
 
@@ -142,6 +176,7 @@ class KeyVal(AsyncMethods, BulkOperations):
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.add(cursor, store, key, encoded, expires_at, now)
 
+    @retry_conflicts
     def get_or_set(self, key: str, default: Any, ttl: TTL = DEFAULT_TTL) -> Any:
         """Return the value of ``key``; if it is missing, add ``default`` (called first if
         callable) as add() does and return it.
@@ -184,13 +219,14 @@ class KeyVal(AsyncMethods, BulkOperations):
         """Subtract ``delta`` from the integer value of ``key``; see incr()."""
         return self.incr(key, -_check_int(delta, "delta"))
 
+    @retry_conflicts
     def modify(self, key: str, func: Callable[[Any], T], default: Any = MISSING) -> T:
         """Store ``func(old value)`` under ``key`` and return it, keeping the key's expiry.
 
         Atomic: the entry is locked from read to write. A missing key uses
         ``default`` (and gets the store's default TTL), or raises KeyError if
         none is given. If ``func`` raises, nothing changes and the exception
-        propagates.
+        propagates. ``func`` may be called again after a lost race or deadlock.
         """
         store, key = self._key(key)
         alias = db_for_write(store, self._using)
@@ -210,6 +246,7 @@ class KeyVal(AsyncMethods, BulkOperations):
                     return value
         raise KeyValError(f"modify({key!r}) in store {store!r} lost {MAX_RACES} races")
 
+    @retry_conflicts
     def touch(self, key: str, ttl: TTL = DEFAULT_TTL) -> bool:
         """Reset the expiry of ``key`` to ``ttl`` from now; return True if the key exists.
 
@@ -221,6 +258,7 @@ class KeyVal(AsyncMethods, BulkOperations):
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.touch(cursor, store, key, expires_at, now)
 
+    @retry_conflicts
     def ttl(self, key: str) -> float | None:
         """Return the seconds left before ``key`` expires, or None if it never expires.
 

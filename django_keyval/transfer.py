@@ -26,7 +26,7 @@ from django.db.backends.utils import CursorWrapper
 
 from django_keyval.codec import Encoded
 from django_keyval.conf import get_config
-from django_keyval.exceptions import CorruptValue, KeyValError
+from django_keyval.exceptions import CorruptValue, KeyValError, ValueTooLarge
 from django_keyval.jsonvalues import is_json_value
 from django_keyval.keys import validate_key
 from django_keyval.routing import db_for_read, db_for_write
@@ -346,7 +346,7 @@ class _Writer:
         try:
             for expires_at, entries in by_expiry.items():
                 ops.set_many(cursor, self._store, entries, expires_at, now)
-        except DatabaseError as exc:
+        except (DatabaseError, ValueTooLarge) as exc:
             lines = f"line {first}" if first == last else f"lines {first}-{last}"
             raise TransferError(f"{lines}: the database refused the entries: {exc}") from exc
         # With DEBUG on, Django keeps the last 9000 queries with their parameters, here

@@ -8,12 +8,17 @@ its statements.
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.test.utils import CaptureQueriesContext
 
 from django_keyval import KeyVal
-from django_keyval.sql import operations_for
+from django_keyval.exceptions import CorruptValue
+from django_keyval.models import Entry
+from django_keyval.sql import cursors, operations_for
+from django_keyval.sql.base import FLUSH_BATCH
 
 pytestmark = pytest.mark.django_db
 
@@ -55,13 +60,50 @@ def test_single_statement_operations_make_one_query(filled, operation, django_as
         operation(filled)
 
 
+def one_statement_set() -> bool:
+    """Whether set() is one statement: ON CONFLICT ... RETURNING, or MySQL's upsert."""
+    return connection.vendor == "mysql" or operations_for(connection).can_return
+
+
 def test_set_overwriting_is_one_query_where_the_database_tells_new_from_overwritten(
     filled, django_assert_num_queries
 ):
-    # SQLite's upsert cannot report insert-or-update; it tries the insert first.
-    expected = 2 if connection.vendor == "sqlite" else 1
-    with django_assert_num_queries(expected):
+    # Only SQLite before 3.35 (no RETURNING) tries an insert, then an update.
+    with django_assert_num_queries(1 if one_statement_set() else 2):
         assert filled.set("a", 2) is False
+
+
+def test_set_over_an_expired_entry_is_one_query(filled, django_assert_num_queries):
+    filled.set("old", 1, ttl=0.01)
+    time.sleep(0.02)
+    with django_assert_num_queries(1 if one_statement_set() else 2):
+        assert filled.set("old", 2) is True
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        lambda kv: kv.set("new", 1),
+        lambda kv: kv.set("a", 2),
+        lambda kv: kv.get("a"),
+        lambda kv: kv.get("missing", None),
+        lambda kv: kv.exists("a"),
+        lambda kv: kv.delete("a"),
+        lambda kv: kv.pop("a"),
+    ],
+)
+def test_single_key_operations_never_count_select_then_write_or_open_a_transaction(
+    filled, operation
+):
+    if not one_statement_set():
+        pytest.skip("SQLite without RETURNING sets in two statements")
+    if not operations_for(connection).pop_is_atomic:
+        pytest.skip("MySQL has no DELETE ... RETURNING")
+    with CaptureQueriesContext(connection) as captured:
+        operation(filled)
+    (statement,) = [query["sql"] for query in captured.captured_queries]
+    assert "COUNT(" not in statement.upper()
+    assert not statement.upper().startswith(("SAVEPOINT", "BEGIN"))
 
 
 def test_get_many_makes_one_query_per_batch(kv, django_assert_num_queries):
@@ -78,11 +120,21 @@ def test_set_many_makes_one_query_per_batch(kv, django_assert_num_queries):
     assert batches <= 18
 
 
-def test_pop_is_one_statement_in_a_transaction(filled, django_assert_num_queries):
-    mysql_without_returning = getattr(connection, "mysql_is_mariadb", True) is False
-    statements = 2 if mysql_without_returning else 1
-    with django_assert_num_queries(statements + SAVEPOINT):
+def test_pop_is_one_statement_where_the_database_deletes_returning(
+    filled, django_assert_num_queries
+):
+    # MySQL (not MariaDB) has no DELETE ... RETURNING: it locks, then deletes.
+    expected = 1 if operations_for(connection).pop_is_atomic else 2 + SAVEPOINT
+    with django_assert_num_queries(expected):
+        assert filled.pop("a") == 1
+
+
+def test_pop_of_a_corrupt_value_puts_it_back_in_one_more_query(filled, django_assert_num_queries):
+    Entry.objects.filter(store="test", key="a").update(mac=b"\0" * 32)
+    statements = 1 if operations_for(connection).pop_is_atomic else 2 + SAVEPOINT
+    with django_assert_num_queries(statements + 1), pytest.raises(CorruptValue):
         filled.pop("a")
+    assert Entry.objects.filter(store="test", key="a").exists()
 
 
 def test_incr_locks_then_writes(filled, django_assert_num_queries):
@@ -96,6 +148,41 @@ def test_iteration_makes_one_query_per_page(kv, django_assert_num_queries):
         assert len(list(kv.iter_keys())) == 2500
 
 
+def test_flush_deletes_in_batches(kv, django_assert_num_queries):
+    kv.set_many({f"k{i:04}": i for i in range(2 * FLUSH_BATCH + 1)})
+    with django_assert_num_queries(3):
+        kv.flush()
+    assert kv.count() == 0
+
+
+def test_flush_all_deletes_in_batches(kv, other_kv, django_assert_num_queries):
+    kv.set_many({f"k{i:04}": i for i in range(FLUSH_BATCH)})
+    other_kv.set_many({f"k{i:04}": i for i in range(FLUSH_BATCH + 1)})
+    with django_assert_num_queries(3):
+        KeyVal.flush_all()
+    assert KeyVal.stores() == []
+
+
 def test_purge_expired_makes_one_query_when_nothing_expired(filled, django_assert_num_queries):
     with django_assert_num_queries(1):
         KeyVal.purge_expired()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's prepared statements")
+def test_postgresql_prepares_statements_when_the_project_enables_them(filled):
+    # As OPTIONS={"prepare_threshold": 0} would; the cursor is made again for it.
+    dbapi_connection = connection.connection
+    previous, dbapi_connection.prepare_threshold = dbapi_connection.prepare_threshold, 0
+    delattr(connections[DEFAULT_DB_ALIAS], cursors._ATTRIBUTE)
+    try:
+        assert filled.get("a") == 1
+        assert filled.set("big", b"x" * 100_000) is True
+        assert filled.get("big") == b"x" * 100_000
+        assert filled.get_many(["a", "b", "c"]) == {"a": 1, "b": 2}
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [statement for (statement,) in cursor.fetchall()]
+        assert any(statement.startswith("SELECT") for statement in prepared), prepared
+    finally:
+        dbapi_connection.prepare_threshold = previous
+        delattr(connections[DEFAULT_DB_ALIAS], cursors._ATTRIBUTE)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import math
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -24,6 +27,10 @@ BATCH_BYTES = 4 * 1024 * 1024
 # Rows fetched per query when iterating over keys, and over keys with values.
 KEYS_PAGE = 1000
 ITEMS_PAGE = 100
+
+# Rows one statement of flush() and flush_all() deletes at most: outside the
+# caller's transaction each batch commits on its own, so no writer waits long.
+FLUSH_BATCH = 1000
 
 
 class Row(NamedTuple):
@@ -61,6 +68,8 @@ class Operations:
 
     # Whether pop() is a single statement; if not, callers wrap it in a transaction.
     pop_is_atomic = False
+    # How the statements mark parameters (see with_placeholder()).
+    placeholder = "%s"
 
     # fmt: off
     live = "({expires_at} IS NULL OR {expires_at} > %s)"
@@ -86,6 +95,22 @@ class Operations:
         "{mac} = EXCLUDED.{mac}, {expires_at} = EXCLUDED.{expires_at}, "
         "{updated_at} = EXCLUDED.{updated_at} "
         "WHERE {table}.{expires_at} IS NOT NULL AND {table}.{expires_at} <= %s"
+    )
+    # Inserts the entry or overwrites the one there, and tells which through the
+    # updated_at it writes: "now" when it inserted or replaced an expired entry,
+    # the next float above "now" when it overwrote a live one. RETURNING reads
+    # back what this statement wrote under the row's lock, so of several
+    # processes setting a new key exactly one is told it was new. (SET
+    # expressions see the row as it was before the statement.)
+    set_sql = (
+        "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
+        "{updated_at}) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT ({store}, {key}) DO UPDATE SET "
+        "{value} = EXCLUDED.{value}, {serializer} = EXCLUDED.{serializer}, "
+        "{mac} = EXCLUDED.{mac}, {expires_at} = EXCLUDED.{expires_at}, "
+        "{updated_at} = CASE WHEN {table}.{expires_at} IS NULL OR {table}.{expires_at} > %s "
+        "THEN %s ELSE EXCLUDED.{updated_at} END "
+        "RETURNING {updated_at}"
     )
     update_live_sql = (
         "UPDATE {table} SET {value} = %s, {serializer} = %s, {mac} = %s, {expires_at} = %s, "
@@ -113,8 +138,14 @@ class Operations:
         "WHERE {store} = %s AND {key} IN ({keys}) AND {live}"
     )
     delete_many_sql = "DELETE FROM {table} WHERE {store} = %s AND {key} IN ({keys}) AND {live}"
-    flush_sql = "DELETE FROM {table} WHERE {store} = %s"
-    flush_all_sql = "DELETE FROM {table}"
+    # One batch each; ordered, so that concurrent flushes lock rows in the same order.
+    flush_sql = (
+        "DELETE FROM {table} WHERE {id} IN ("
+        "SELECT {id} FROM {table} WHERE {store} = %s ORDER BY {key} LIMIT %s)"
+    )
+    flush_all_sql = (
+        "DELETE FROM {table} WHERE {id} IN (SELECT {id} FROM {table} ORDER BY {id} LIMIT %s)"
+    )
     stores_sql = "SELECT DISTINCT {store} FROM {table} WHERE {live} ORDER BY {store}"
     expired_ids_sql = (
         "SELECT {id} FROM {table} WHERE {expires_at} <= %s ORDER BY {expires_at} LIMIT %s"
@@ -134,15 +165,38 @@ class Operations:
             if attribute.endswith("_sql"):
                 setattr(self, attribute, getattr(self, attribute).format(**self.names))
         self.max_params = connection.features.max_query_params or 10_000
+        # INSERT ... RETURNING: PostgreSQL, SQLite 3.35+, MariaDB 10.5+.
+        self.can_return = bool(connection.features.can_return_columns_from_insert)
         # What the SELECTs over a range of keys read from (see MySQLOperations).
         self.key_range_source = self.names["table"]
+
+    def with_placeholder(self, placeholder: str) -> Operations:
+        """Return a copy of these statements marking parameters with ``placeholder``
+        (SQLite's driver takes ``?``) instead of Django's ``%s``."""
+        other = copy.copy(self)
+        other.placeholder = placeholder
+        for attribute in dir(self):
+            if attribute.endswith("_sql"):
+                setattr(other, attribute, getattr(self, attribute).replace("%s", placeholder))
+        return other
+
+    def sql(self, statement: str) -> str:
+        """Return ``statement``, built with ``%s`` for parameters, in this object's style."""
+        if self.placeholder == "%s":
+            return statement
+        return statement.replace("%s", self.placeholder)
 
     # Single keys
 
     def get(self, cursor: CursorWrapper, store: str, key: str, now: float) -> Row | None:
         cursor.execute(self.get_sql, (store, key, now))
         row = cursor.fetchone()
-        return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+        if row is None:
+            return None
+        payload, tag, mac, expires_at = row
+        if type(payload) is not bytes or (mac is not None and type(mac) is not bytes):
+            payload, mac = as_bytes(payload), as_mac(mac)  # psycopg2 reads memoryview
+        return Row(payload, tag, mac, expires_at)
 
     def exists(self, cursor: CursorWrapper, store: str, key: str, now: float) -> bool:
         cursor.execute(self.exists_sql, (store, key, now))
@@ -204,10 +258,18 @@ class Operations:
     ) -> bool:
         """Write the entry; return True if no live entry was there before.
 
-        Each statement decides under the row's lock, so of several processes
-        setting the same new key exactly one sees True: the one whose add()
-        inserted it. The others' add() finds a live row and overwrites it.
+        One statement where INSERT ... RETURNING works (see set_sql), else add()
+        then update_live(): each decides under the row's lock, so of several
+        processes setting the same new key exactly one sees True, the one whose
+        add() inserted it.
         """
+        if self.can_return:
+            payload, tag, mac = encoded
+            overwritten_at = math.nextafter(now, math.inf)
+            params = (store, key, payload, tag, mac, expires_at, now, now, overwritten_at)
+            cursor.execute(self.set_sql, params)
+            (written_at,) = cursor.fetchone()
+            return bool(written_at != overwritten_at)
         for _ in range(MAX_RACES):
             if self.add(cursor, store, key, encoded, expires_at, now):
                 return True
@@ -263,15 +325,17 @@ class Operations:
 
     def get_many(
         self, cursor: CursorWrapper, store: str, keys: Sequence[str], now: float
-    ) -> list[KeyedRow]:
-        rows: list[KeyedRow] = []
+    ) -> list[tuple[str, bytes, str, bytes | None]]:
+        """Return ``(key, payload, tag, mac)`` of the live entries among ``keys``."""
+        rows: list[tuple[str, bytes, str, bytes | None]] = []
         for batch in self.batches(keys, 1):
-            sql = self.get_many_sql.format(keys=", ".join(["%s"] * len(batch)))
+            sql = self.sql(self.get_many_sql.format(keys=", ".join(["%s"] * len(batch))))
             cursor.execute(sql, (store, *batch, now))
-            rows.extend(
-                KeyedRow(key, as_bytes(payload), tag, as_mac(mac))
-                for key, payload, tag, mac in cursor.fetchall()
-            )
+            fetched = cursor.fetchall()
+            if fetched and not isinstance(fetched[0][1], bytes):
+                # psycopg2 reads BLOBs as memoryview; the other drivers give bytes.
+                fetched = [(k, as_bytes(p), tag, as_mac(mac)) for k, p, tag, mac in fetched]
+            rows += fetched
         return rows
 
     def set_many(
@@ -289,7 +353,7 @@ class Operations:
         # deadlocking.
         entries = sorted(entries, key=lambda entry: entry[0])
         for batch in self.batches(entries, 7, size_of=lambda entry: len(entry[1].payload)):
-            sql = self.upsert_many_sql.format(rows=", ".join([placeholders] * len(batch)))
+            sql = self.sql(self.upsert_many_sql.format(rows=", ".join([placeholders] * len(batch))))
             params: list[Any] = []
             for key, (payload, tag, mac) in batch:
                 params += [store, key, payload, tag, mac, expires_at, now]
@@ -300,7 +364,7 @@ class Operations:
     ) -> int:
         deleted = 0
         for batch in self.batches(keys, 1):
-            sql = self.delete_many_sql.format(keys=", ".join(["%s"] * len(batch)))
+            sql = self.sql(self.delete_many_sql.format(keys=", ".join(["%s"] * len(batch))))
             cursor.execute(sql, (store, *batch, now))
             deleted += int(cursor.rowcount)
         return deleted
@@ -345,7 +409,7 @@ class Operations:
         if limit is not None:
             sql += " LIMIT %s"
             params.append(limit)
-        cursor.execute(sql, params)
+        cursor.execute(self.sql(sql), params)
         return [key for (key,) in cursor.fetchall()]
 
     def items(
@@ -359,11 +423,11 @@ class Operations:
     ) -> list[KeyedRow]:
         names = self.names
         where, params = self.key_range(store, prefix, after, now)
-        cursor.execute(
+        sql = (
             f"SELECT {names['key']}, {names['value']}, {names['serializer']}, {names['mac']} "
-            f"FROM {self.key_range_source} WHERE {where} ORDER BY {names['key']} LIMIT %s",
-            [*params, limit],
+            f"FROM {self.key_range_source} WHERE {where} ORDER BY {names['key']} LIMIT %s"
         )
+        cursor.execute(self.sql(sql), [*params, limit])
         return [
             KeyedRow(key, as_bytes(payload), tag, as_mac(mac))
             for key, payload, tag, mac in cursor.fetchall()
@@ -371,20 +435,37 @@ class Operations:
 
     def count(self, cursor: CursorWrapper, store: str, prefix: str, now: float) -> int:
         where, params = self.key_range(store, prefix, None, now)
-        cursor.execute(f"SELECT COUNT(*) FROM {self.key_range_source} WHERE {where}", params)
+        sql = f"SELECT COUNT(*) FROM {self.key_range_source} WHERE {where}"
+        cursor.execute(self.sql(sql), params)
         (count,) = cursor.fetchone()
         return int(count)
 
     def delete_prefix(self, cursor: CursorWrapper, store: str, prefix: str, now: float) -> int:
         where, params = self.key_range(store, prefix, None, now)
-        cursor.execute(f"DELETE FROM {self.names['table']} WHERE {where}", params)
+        cursor.execute(self.sql(f"DELETE FROM {self.names['table']} WHERE {where}"), params)
         return int(cursor.rowcount)
 
     def flush(self, cursor: CursorWrapper, store: str) -> None:
-        cursor.execute(self.flush_sql, (store,))
+        """Delete every entry of ``store``, FLUSH_BATCH rows per statement."""
+        self._in_batches(cursor, self.flush_sql, (store,))
 
     def flush_all(self, cursor: CursorWrapper) -> None:
-        cursor.execute(self.flush_all_sql)
+        """Delete every entry, FLUSH_BATCH rows per statement."""
+        self._in_batches(cursor, self.flush_all_sql, ())
+
+    def _in_batches(self, cursor: CursorWrapper, sql: str, params: tuple[Any, ...]) -> None:
+        # A short batch means no row was left: the statement deletes every row its
+        # SELECT finds (SQLite runs one writer at a time, PostgreSQL locks them
+        # first and MySQL's DELETE reads the latest rows).
+        while True:
+            started = time.monotonic()
+            cursor.execute(sql, (*params, FLUSH_BATCH))
+            if cursor.rowcount < FLUSH_BATCH:
+                return
+            self.between_batches(cursor, time.monotonic() - started)
+
+    def between_batches(self, cursor: CursorWrapper, seconds: float) -> None:
+        """Called after each full batch of flush(), which held its locks for ``seconds``."""
 
     def stores(self, cursor: CursorWrapper, now: float) -> list[str]:
         cursor.execute(self.stores_sql, (now,))
@@ -399,6 +480,6 @@ class Operations:
         ids = [entry_id for (entry_id,) in cursor.fetchall()]
         if not ids:
             return 0, False
-        sql = self.delete_expired_sql.format(ids=", ".join(["%s"] * len(ids)))
+        sql = self.sql(self.delete_expired_sql.format(ids=", ".join(["%s"] * len(ids))))
         cursor.execute(sql, (*ids, now))
         return int(cursor.rowcount), len(ids) == limit

@@ -9,6 +9,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 from django_keyval.codec import Encoded
+from django_keyval.exceptions import ValueTooLarge
 from django_keyval.models import STORE_KEY_INDEX
 from django_keyval.sql.base import Operations, Row, as_bytes, as_mac
 
@@ -24,6 +25,12 @@ _REPORT_NEW = "{id} = IF({live}, {id} + LAST_INSERT_ID(0), LAST_INSERT_ID({id}))
 # must fit MySQL's max_allowed_packet (16 MiB by default), so larger values
 # are written in pieces of this size, appended in the same transaction.
 PIECE_SIZE = 4 * 1024 * 1024
+
+# No value can be longer than max_allowed_packet (CONCAT() refuses a longer
+# result). Values up to this size fit any supported server's default, and are
+# batched by set_many(); larger ones ask the server for its limit first, and
+# are written one by one.
+CHECKED_SIZE = 1024 * 1024
 
 
 def _keep_live(column: str) -> str:
@@ -58,6 +65,14 @@ class MySQLOperations(Operations):
         "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
         "RETURNING {value}, {serializer}, {mac}, {expires_at}"
     )
+    # One batch in one statement, walking the expires_at index in order, so that
+    # concurrent purges lock rows in the same order (a deadlock with a writer is
+    # retried, see retry.py).
+    purge_sql = "DELETE FROM {table} WHERE {expires_at} <= %s ORDER BY {expires_at} LIMIT %s"
+    # One batch of flush() or flush_all(), in index order.
+    flush_sql = "DELETE FROM {table} WHERE {store} = %s ORDER BY {key} LIMIT %s"
+    flush_all_sql = "DELETE FROM {table} ORDER BY {id} LIMIT %s"
+    max_packet_sql = "SELECT @@max_allowed_packet"
     # fmt: on
 
     def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
@@ -83,6 +98,8 @@ class MySQLOperations(Operations):
         ``write`` returns False when it left the row alone (nothing to append).
         """
         payload = encoded.payload
+        if len(payload) > CHECKED_SIZE:
+            self._check_size(cursor, store, key, len(payload))
         if len(payload) <= PIECE_SIZE:
             return write(encoded)
         with transaction.atomic(using=cursor.db.alias):
@@ -92,6 +109,16 @@ class MySQLOperations(Operations):
                     piece = payload[start : start + PIECE_SIZE]
                     cursor.execute(self.append_sql, (piece, store, key))
             return wrote
+
+    def _check_size(self, cursor: CursorWrapper, store: str, key: str, size: int) -> None:
+        cursor.execute(self.max_packet_sql)
+        (limit,) = cursor.fetchone()
+        if size > int(limit):
+            raise ValueTooLarge(
+                f"the value of key {key!r} in store {store!r} is {size:,} bytes, more than "
+                f"the {int(limit):,} bytes the database accepts (its max_allowed_packet); "
+                "nothing was written"
+            )
 
     def add(
         self,
@@ -160,10 +187,12 @@ class MySQLOperations(Operations):
         expires_at: float | None,
         now: float,
     ) -> None:
-        small = [entry for entry in entries if len(entry[1].payload) <= PIECE_SIZE]
+        # A batch of small values holds up to BATCH_BYTES plus one value, which
+        # the client may escape to twice its size: CHECKED_SIZE keeps it in a packet.
+        small = [entry for entry in entries if len(entry[1].payload) <= CHECKED_SIZE]
         super().set_many(cursor, store, small, expires_at, now)
         for key, encoded in entries:
-            if len(encoded.payload) > PIECE_SIZE:
+            if len(encoded.payload) > CHECKED_SIZE:
                 self.set(cursor, store, key, encoded, expires_at, now)
 
     def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
@@ -172,3 +201,7 @@ class MySQLOperations(Operations):
         cursor.execute(self.pop_sql, (store, key))
         row = cursor.fetchone()
         return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+
+    def purge_expired(self, cursor: CursorWrapper, now: float, limit: int) -> tuple[int, bool]:
+        cursor.execute(self.purge_sql, (now, limit))
+        return int(cursor.rowcount), bool(cursor.rowcount == limit)

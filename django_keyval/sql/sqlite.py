@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
@@ -42,6 +43,14 @@ class SQLiteOperations(Operations):
         getlimit = getattr(connection.connection, "getlimit", None)
         if getlimit is not None:
             self.max_params = getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+
+    def between_batches(self, cursor: CursorWrapper, seconds: float) -> None:
+        # SQLite's write lock has no queue: a writer kept waiting tries again
+        # now and then (its busy handler sleeps in between), and would find the
+        # next batch holding the lock every time. Leaving the lock free as long
+        # as each batch held it lets other writers in.
+        if cursor.db.get_autocommit():
+            time.sleep(seconds)
 
     def lock(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
         if self.has_returning:

@@ -1,0 +1,187 @@
+"""python -m tests.benchmarks --db sqlite|postgres|mysql [--n N] [--rounds R] [--scale]."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from typing import Any
+
+import django
+from django.conf import settings
+
+from tests.benchmarks.databases import DATABASES, Database
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks",
+        description="Compare django_keyval with raw DB-API code and Django's DatabaseCache.",
+    )
+    parser.add_argument("--db", choices=sorted(DATABASES), default="sqlite")
+    parser.add_argument("--n", type=int, default=5000, help="keys per round (default 5000)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds (default 5)")
+    parser.add_argument(
+        "--big-gets", type=int, default=None, help="1 MiB gets per round (default n/100)"
+    )
+    parser.add_argument("--json", help="where to write the results (default: a temp file)")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="instead: gets, iteration, flush and purge on a store of --scale-keys keys",
+    )
+    parser.add_argument("--scale-keys", type=int, default=1_000_000)
+    parser.add_argument(
+        "--profile",
+        metavar="PHASE",
+        help="instead: profile django_keyval in one phase (get_hit, set_new, ...) with "
+        "pyinstrument and print where the time goes",
+    )
+    args = parser.parse_args(argv)
+    if args.n < 100 or args.rounds < 1:
+        parser.error("--n must be at least 100 and --rounds at least 1")
+    if args.big_gets is None:
+        args.big_gets = max(10, args.n // 100)
+    return args
+
+
+# Django's DatabaseCache keeps its entries here, beside django_keyval's table.
+CACHE_TABLE = "keyval_bench_cache"
+
+
+def configure(database: Database) -> None:
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="django-keyval-benchmark-not-secret",
+        USE_TZ=True,
+        INSTALLED_APPS=["django_keyval"],
+        DATABASES={"default": database.django_settings()},
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                "LOCATION": CACHE_TABLE,
+                "TIMEOUT": None,
+                "OPTIONS": {"MAX_ENTRIES": 10**9},
+            }
+        },
+    )
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "django_keyval", verbosity=0)
+    call_command("createcachetable", verbosity=0)
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def machine(database: Database, raw_connection: Any) -> dict[str, Any]:
+    from tests.benchmarks.runner import load_average
+
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "database": database.describe(raw_connection),
+        "load_average_at_start": load_average(),
+    }
+
+
+def benchmark(args: argparse.Namespace, database: Database) -> dict[str, Any]:
+    from django.db import connection
+
+    from django_keyval.models import Entry
+    from tests.benchmarks import runner, scale
+    from tests.benchmarks.systems import CacheSystem, KeyValSystem, RawSystem
+
+    raw = RawSystem(database)
+    systems = [raw, KeyValSystem(), CacheSystem()]
+    info = machine(database, raw.connection)
+    log(f"{info['database']}; Python {info['python']}, Django {info['django']}")
+    log(f"{info['cpus']} CPUs, load average {info['load_average_at_start']}")
+    big = os.urandom(runner.MIB)
+    for system in systems:
+        system.clear()
+        for kind in ("bytes", "pickle"):
+            system.set_big(kind, big)
+    runner.check_systems(systems, big)
+
+    log(f"warming up, then {args.rounds} rounds of {args.n} keys per phase and system")
+    runner.run_round(systems, 0, min(args.n, 1000), 5, None, log)
+    # Fresh tables have no statistics, and PostgreSQL's generic plans of prepared
+    # statements suffer most from that: give the planner what autovacuum would.
+    database.analyze(raw.connection, [Entry._meta.db_table, CACHE_TABLE])
+    if args.profile:
+        scale.profile(systems[1], args.profile, args.n, args.big_gets)
+        return {}
+    results = runner.Results()
+    started = time.monotonic()
+    for round_ in range(1, args.rounds + 1):
+        runner.run_round(systems, round_, args.n, args.big_gets, results, log)
+    elapsed = time.monotonic() - started
+
+    queries = {system.name: runner.count_queries(system) for system in systems[1:]}
+    queries[raw.name] = runner.raw_statements(args.n)
+    summary = runner.summarize(results, connection.vendor, systems)
+    log("")
+    log(runner.format_table(summary, queries, systems))
+    log("")
+    log("Rates are medians of the rounds; each ratio is the median of per-round ratios")
+    log("(min-max over the rounds). Queries per call as Django's debug cursor counts them.")
+    plans = scale.query_plans("bench", ["user:1:000001"])
+    if connection.vendor == "postgresql":
+        log("")
+        log(scale.format_plans(plans))
+    info["load_average_at_end"] = runner.load_average()
+    return {
+        "benchmark": "django_keyval vs raw DB-API vs DatabaseCache",
+        "command": "python -m tests.benchmarks " + " ".join(sys.argv[1:]),
+        "n": args.n,
+        "rounds": args.rounds,
+        "big_gets": args.big_gets,
+        "seconds": round(elapsed, 1),
+        "machine": info,
+        "phases": summary,
+        "queries_per_call": queries,
+        "query_plans": plans,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    database = DATABASES[args.db]()
+    database.create()
+    try:
+        configure(database)
+        if args.scale:
+            from tests.benchmarks import scale
+
+            report = scale.run(database, args.scale_keys, log)
+        else:
+            report = benchmark(args, database)
+    finally:
+        if settings.configured:
+            from django.db import connections
+
+            connections.close_all()
+        database.drop()
+    if report:
+        path = args.json or os.path.join(
+            tempfile.gettempdir(),
+            f"keyval-benchmark-{database.vendor}{'-scale' if args.scale else ''}.json",
+        )
+        with open(path, "w") as file:
+            json.dump(report, file, indent=2)
+        log(f"\nResults written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Real OS processes for the stress tests: forked, lined up on a barrier, bounded in time."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.db import connections
+
+# What the stress suite did, printed at the end of the run (see conftest.py).
+figures: Counter[str] = Counter()
+
+# Fork, so that each child inherits the configured Django (and the test
+# databases' names) and a worker can be a closure. The parent closes its
+# connections first, so no process shares a socket or file handle.
+context = multiprocessing.get_context("fork")
+
+Worker = Callable[[int, Any], Any]
+
+
+class _RetryCounter(logging.Handler):
+    """Counts the conflicts django_keyval retried in this process, by operation."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.counts: Counter[str] = Counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        operation, attempt = record.args if isinstance(record.args, tuple) else ("?", 0)
+        self.counts[f"retried conflicts ({operation})"] += 1
+        self.counts[f"retried conflicts (attempt {attempt} failed)"] += 1
+
+
+def _child(worker: Worker, me: int, barrier: Any, results: Any) -> None:
+    connections.close_all()
+    counter = _RetryCounter()
+    logger = logging.getLogger("django_keyval.retry")
+    logger.addHandler(counter)
+    logger.setLevel(logging.DEBUG)
+    try:
+        outcome = ("ok", me, worker(me, barrier), counter.counts)
+    except BaseException:
+        outcome = ("error", me, traceback.format_exc(), counter.counts)
+        barrier.abort()  # Release the others now rather than at the barrier's timeout.
+    finally:
+        connections.close_all()
+    results.put(outcome)
+
+
+def run_in_processes(workers: Sequence[Worker], *, timeout: float = 150) -> list[Any]:
+    """Run each ``worker(me, barrier)`` in a process of its own; return their results by ``me``.
+
+    A process that fails makes the test fail with its traceback. After ``timeout``
+    seconds the processes are killed and the test fails: a run is bounded in time.
+    """
+    connections.close_all()
+    barrier = context.Barrier(len(workers))
+    results = context.Queue()
+    processes = [
+        context.Process(target=_child, args=(worker, me, barrier, results))
+        for me, worker in enumerate(workers)
+    ]
+    for process in processes:
+        process.start()
+    deadline = time.monotonic() + timeout
+    outcomes = []
+    try:
+        for _ in processes:
+            outcomes.append(results.get(timeout=max(1.0, deadline - time.monotonic())))
+    finally:
+        for process in processes:
+            process.join(timeout=max(1.0, deadline - time.monotonic()))
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGKILL)
+                process.join()
+    figures["processes forked"] += len(processes)
+    for outcome in outcomes:
+        figures.update(outcome[3])
+    errors = [text for status, _, text, _ in outcomes if status == "error"]
+    # A process that failed breaks the barrier for the others: show its own error.
+    errors.sort(key=lambda text: "BrokenBarrierError" in text)
+    assert not errors, errors[0]
+    assert [process.exitcode for process in processes] == [0] * len(processes)
+    return [value for _, _, value, _ in sorted(outcomes, key=lambda outcome: outcome[1])]
+
+
+def line_up(barrier: Any) -> None:
+    barrier.wait(timeout=60)
