@@ -180,6 +180,12 @@ class Operations:
                 setattr(other, attribute, getattr(self, attribute).replace("%s", placeholder))
         return other
 
+    def fixed_statements(self) -> frozenset[str]:
+        """Return the statements that are the same on every call (not built per call
+        around a list of keys or a range of them)."""
+        statements = (getattr(self, name) for name in dir(self) if name.endswith("_sql"))
+        return frozenset(sql for sql in statements if "{" not in sql)
+
     def sql(self, statement: str) -> str:
         """Return ``statement``, built with ``%s`` for parameters, in this object's style."""
         if self.placeholder == "%s":
@@ -329,8 +335,8 @@ class Operations:
         """Return ``(key, payload, tag, mac)`` of the live entries among ``keys``."""
         rows: list[tuple[str, bytes, str, bytes | None]] = []
         for batch in self.batches(keys, 1):
-            sql = self.sql(self.get_many_sql.format(keys=", ".join(["%s"] * len(batch))))
-            cursor.execute(sql, (store, *batch, now))
+            sql, listed = self.keys_in(self.get_many_sql, batch)
+            cursor.execute(sql, (store, *listed, now))
             fetched = cursor.fetchall()
             if fetched and not isinstance(fetched[0][1], bytes):
                 # psycopg2 reads BLOBs as memoryview; the other drivers give bytes.
@@ -364,10 +370,15 @@ class Operations:
     ) -> int:
         deleted = 0
         for batch in self.batches(keys, 1):
-            sql = self.sql(self.delete_many_sql.format(keys=", ".join(["%s"] * len(batch))))
-            cursor.execute(sql, (store, *batch, now))
+            sql, listed = self.keys_in(self.delete_many_sql, batch)
+            cursor.execute(sql, (store, *listed, now))
             deleted += int(cursor.rowcount)
         return deleted
+
+    def keys_in(self, sql: str, batch: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
+        """Return ``sql`` with its list of keys ready for ``batch``, and the parameters
+        that fill the list."""
+        return self.sql(sql.format(keys=", ".join(["%s"] * len(batch)))), tuple(batch)
 
     # Prefixes and whole stores
 

@@ -123,6 +123,30 @@ def _with_qmarks(ops: Operations) -> Operations:
     return ops.with_placeholder("?")
 
 
+@functools.cache
+def _preparing_cursor_class() -> type[Any]:
+    import psycopg
+
+    class PreparingCursor(psycopg.Cursor[Any]):
+        """A psycopg cursor with server-side parameters that lets psycopg prepare only
+        django_keyval's fixed statements.
+
+        A statement built for one call (around a list of keys) runs unprepared:
+        prepared, each length of list would take a place in psycopg's cache of
+        100 statements, pushing out the fixed ones, and its generic plan would
+        check the list item by item where a one-off plan hashes it.
+        """
+
+        fixed: frozenset[str] = frozenset()
+
+        def execute(self, query: Any, params: Any = None, **options: Any) -> Any:
+            if query not in self.fixed:
+                options.setdefault("prepare", False)
+            return super().execute(query, params, **options)
+
+    return PreparingCursor
+
+
 def _stock(connection: BaseDatabaseWrapper, method: str) -> bool:
     """Return whether ``connection``'s backend has Django's own ``method``."""
     return str(getattr(type(connection), method).__module__).startswith("django.db.backends.")
@@ -144,7 +168,8 @@ def _make(connection: BaseDatabaseWrapper) -> _Cursors:
             # psycopg 3 with prepared statements on (psycopg2 has no such attribute).
             import psycopg
 
-            driver_cursor = psycopg.Cursor(dbapi_connection)
+            driver_cursor = _preparing_cursor_class()(dbapi_connection)
+            driver_cursor.fixed = ops.fixed_statements()
             # Results in binary: a BLOB arrives as it is stored, not in hex at twice its size.
             driver_cursor.format = psycopg.pq.Format.BINARY
     plain: CursorWrapper

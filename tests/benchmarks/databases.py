@@ -37,6 +37,8 @@ class Database:
 
     def __init__(self) -> None:
         self.name = f"keyval_bench_{os.getpid()}"
+        # PostgreSQL: prepared statements on Django's connections, as README.rst recommends.
+        self.prepared = True
 
     def quote(self, name: str) -> str:
         return f'"{name}"'
@@ -59,6 +61,10 @@ class Database:
 
     def analyze(self, connection: Any, tables: list[str]) -> None:
         """Refresh the planner's statistics, as a live server does by itself from time to time."""
+
+    def disk_reads(self, connection: Any) -> int | None:
+        """Return the server's count of pages read from disk so far, where it keeps one."""
+        return None
 
 
 class SQLite(Database):
@@ -118,7 +124,7 @@ class PostgreSQL(Database):
             "PORT": PG["port"],
             # What README.rst recommends: prepared statements, unless a
             # transaction-pooling PgBouncer sits between Django and the server.
-            "OPTIONS": {"prepare_threshold": 5},
+            "OPTIONS": {"prepare_threshold": 5} if self.prepared else {},
         }
 
     def connect(self) -> Any:
@@ -190,6 +196,12 @@ class MySQL(Database):
         cursor = connection.cursor()
         cursor.execute(f"ANALYZE TABLE {', '.join(tables)}")
         cursor.fetchall()
+
+    def disk_reads(self, connection: Any) -> int | None:
+        # Server-wide: pages InnoDB had to read because its buffer pool lacked them.
+        cursor = connection.cursor()
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'")
+        return int(cursor.fetchone()[1])
 
 
 DATABASES: dict[str, type[Database]] = {

@@ -1,9 +1,9 @@
 """Time each phase on every system, round after round, and compare with raw DB-API code.
 
-A round runs every phase once; within a phase the systems take turns (in an
-order that rotates from round to round), so drift of the machine's speed hits
-all of them alike. A ratio is taken per round, between samples a few seconds
-apart, and the report gives the median of the rounds and their spread.
+A round runs every phase once; within a phase the systems take turns of 500
+keys each (in an order that rotates from round to round), so drift of the
+machine's speed hits all of them alike. A ratio is taken per round, and the
+report gives the median of the rounds and their spread.
 """
 
 from __future__ import annotations
@@ -139,13 +139,20 @@ PHASES = [
 ]
 
 
+def fill(system: System, keys: Sequence[str]) -> None:
+    _set_new(system, keys, None)
+
+
+def empty(system: System, keys: Sequence[str]) -> None:
+    _delete(system, keys, None)
+
+
 def keys_for(round_: int, n: int) -> list[str]:
     return [f"user:{round_}:{i:06d}" for i in range(n)]
 
 
-def timed(run: Callable[[], int]) -> float:
-    """Return the rate of ``run()`` (its count per second), with the collector quiet."""
-    gc.collect()
+def timed(run: Callable[[], int]) -> tuple[int, float]:
+    """Return the count ``run()`` returns and the seconds it took, with the collector quiet."""
     gc.disable()
     try:
         start = time.perf_counter()
@@ -153,7 +160,7 @@ def timed(run: Callable[[], int]) -> float:
         elapsed = time.perf_counter() - start
     finally:
         gc.enable()
-    return count / elapsed
+    return count, elapsed
 
 
 def load_average() -> list[float]:
@@ -173,6 +180,22 @@ class Results:
         return [mine / base for mine, base in zip(rates[system], rates[baseline], strict=True)]
 
 
+# Keys (or 1 MiB gets) per turn: the systems take turns this often within a
+# phase, so that the drift of the machine's speed hits them alike.
+CHUNK = 500
+BIG_CHUNK = 5
+ITERATION_TURNS = 3
+
+
+def turns(phase: Phase, keys: Sequence[str], big_gets: int) -> list[tuple[Sequence[str], Any]]:
+    """Return the arguments of each turn of ``phase``: the keys and the context."""
+    if phase.name.startswith("big_"):
+        return [(keys, min(BIG_CHUNK, big_gets - i)) for i in range(0, big_gets, BIG_CHUNK)]
+    if phase.name == "iter_keys":
+        return [(keys, None)] * ITERATION_TURNS
+    return [(keys[i : i + CHUNK], None) for i in range(0, len(keys), CHUNK)]
+
+
 def run_round(
     systems: Sequence[System],
     round_: int,
@@ -181,17 +204,23 @@ def run_round(
     results: Results | None,
     log: Callable[[str], None],
 ) -> None:
+    """Run every phase once, the systems taking turns within each phase."""
     keys = keys_for(round_, n)
     # Rotate who goes first, so that no system always runs right after another.
     order = [systems[(i + round_) % len(systems)] for i in range(len(systems))]
     for phase in PHASES:
-        context = big_gets if phase.name.startswith("big_") else None
-        for system in order:
-            if not phase.applies_to(system):
-                continue
-            rate = timed(functools.partial(phase.run, system, keys, context))
-            if results is not None:
-                results.add(phase.name, system.name, rate)
+        taking_part = [system for system in order if phase.applies_to(system)]
+        counts = dict.fromkeys(taking_part, 0)
+        seconds = dict.fromkeys(taking_part, 0.0)
+        gc.collect()
+        for turn_keys, context in turns(phase, keys, big_gets):
+            for system in taking_part:
+                count, elapsed = timed(functools.partial(phase.run, system, turn_keys, context))
+                counts[system] += count
+                seconds[system] += elapsed
+        if results is not None:
+            for system in taking_part:
+                results.add(phase.name, system.name, counts[system] / seconds[system])
     if results is not None:
         log(f"  round {round_}: done (load average {load_average()[0]})")
 

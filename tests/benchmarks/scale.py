@@ -140,7 +140,9 @@ def get_rate(kv: KeyVal, keys: Sequence[str]) -> float:
             get(key)
         return len(keys)
 
-    return timed(run)
+    gc.collect()
+    count, seconds = timed(run)
+    return count / seconds
 
 
 def rss_high_water() -> tuple[Callable[[], None], Callable[[], int]] | None:
@@ -256,10 +258,18 @@ def run(database: Database, total: int, log: Callable[[str], None]) -> dict[str,
     database.analyze(connection.connection, [Entry._meta.db_table])
     big_keys = [f"key:{rng.randrange(total):07d}" for _ in range(GETS)]
     # Both stores in turn, so that the machine's drift hits them alike.
-    small_after, big_rates = [], []
+    small_after: list[float] = []
+    big_rates: list[float] = []
+    reads = {"small": 0, "big": 0}
     for _ in range(5):
-        small_after.append(get_rate(small, small_keys))
-        big_rates.append(get_rate(big, big_keys))
+        for name, kv, keys, rates in (
+            ("small", small, small_keys, small_after),
+            ("big", big, big_keys, big_rates),
+        ):
+            before = database.disk_reads(connection.connection)
+            rates.append(get_rate(kv, keys))
+            if before is not None:
+                reads[name] += database.disk_reads(connection.connection) - before
     plans_big = query_plans("scale-big", big_keys)
     ratios = [s / b for s, b in zip(small_after, big_rates, strict=True)]
     gets: dict[str, Any] = {
@@ -271,6 +281,9 @@ def run(database: Database, total: int, log: Callable[[str], None]) -> dict[str,
         "slowdown_max": round(max(ratios), 3),
         "small_store_rate_before_big_load": round(statistics.median(small_before)),
     }
+    if database.disk_reads(connection.connection) is not None:
+        for name, count in reads.items():
+            gets[f"{name}_store_disk_reads_per_get"] = round(count / (5 * GETS), 3)
     log(f"get: {gets}")
 
     log(f"Iterating over {total:,} keys")
