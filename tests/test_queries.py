@@ -11,7 +11,7 @@ import math
 import time
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from django_keyval import KeyVal
@@ -188,3 +188,15 @@ def test_postgresql_prepares_statements_when_the_project_enables_them(filled):
     finally:
         dbapi_connection.prepare_threshold = previous
         delattr(connections[DEFAULT_DB_ALIAS], cursors._ATTRIBUTE)
+
+
+def test_errors_on_kept_cursors_arrive_as_djangos_exceptions(kv):
+    # The kept cursors translate driver errors as Django's cursor wrapper does.
+    with (
+        cursors.cursor_for(DEFAULT_DB_ALIAS) as (ops, cursor),
+        pytest.raises(DatabaseError) as info,
+    ):
+        cursor.execute(ops.sql("SELECT 1 FROM keyval_no_such_table WHERE 1 = %s"), (1,))
+    assert type(info.value).__module__ == "django.db.utils"
+    assert info.value.__cause__ is not None
+    assert type(info.value.__cause__).__module__ != "django.db.utils"

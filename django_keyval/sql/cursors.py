@@ -50,29 +50,46 @@ class LeanCursorWrapper(CursorWrapper):
     translation) in one call, and hands over to Django's whenever execute
     wrappers are installed or a tool has patched it (Sentry does). The fetch
     methods translate errors without building a wrapper function per call.
+    Errors are translated by the same context manager as Django's, entered
+    only once there is an error.
     """
 
     def execute(self, sql: Any, params: Any = None) -> Any:
         db = self.db
         if db.execute_wrappers or CursorWrapper.execute is not _STOCK_EXECUTE:
             return super().execute(sql, params)
-        db.validate_no_broken_transaction()
-        with db.wrap_database_errors:
+        if db.needs_rollback:
+            db.validate_no_broken_transaction()
+        # Errors are translated as Django's "with db.wrap_database_errors:"
+        # does, entering it only when there is an error to translate.
+        try:
             if params is None:
                 return self.cursor.execute(sql)
             return self.cursor.execute(sql, params)
+        except Exception:
+            with db.wrap_database_errors:
+                raise
 
     def fetchone(self) -> Any:
-        with self.db.wrap_database_errors:
+        try:
             return self.cursor.fetchone()
+        except Exception:
+            with self.db.wrap_database_errors:
+                raise
 
     def fetchmany(self, size: int | None = None) -> Any:
-        with self.db.wrap_database_errors:
+        try:
             return self.cursor.fetchmany() if size is None else self.cursor.fetchmany(size)
+        except Exception:
+            with self.db.wrap_database_errors:
+                raise
 
     def fetchall(self) -> Any:
-        with self.db.wrap_database_errors:
+        try:
             return self.cursor.fetchall()
+        except Exception:
+            with self.db.wrap_database_errors:
+                raise
 
 
 class Cursor:

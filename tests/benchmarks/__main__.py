@@ -14,6 +14,7 @@ from typing import Any
 import django
 from django.conf import settings
 
+from tests.benchmarks import pinning
 from tests.benchmarks.databases import DATABASES, Database
 
 
@@ -34,6 +35,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="PostgreSQL: leave Django's default of no prepared statements "
         "(raw psycopg code still prepares its statements, as it does by default)",
+    )
+    parser.add_argument(
+        "--pin",
+        choices=pinning.MODES,
+        default="split",
+        help="where the benchmark and the server's threads for its connections run: "
+        "split (this process on one CPU, the server threads on another; the default), "
+        "shared (all on one CPU) or none (see tests/benchmarks/pinning.py)",
     )
     parser.add_argument(
         "--scale",
@@ -104,8 +113,6 @@ def machine(database: Database, raw_connection: Any) -> dict[str, Any]:
 def benchmark(args: argparse.Namespace, database: Database) -> dict[str, Any]:
     from django.db import connection
 
-    from django_keyval.models import Entry
-    from tests.benchmarks import runner, scale
     from tests.benchmarks.systems import CacheSystem, KeyValSystem, RawSystem
 
     raw = RawSystem(database)
@@ -114,6 +121,28 @@ def benchmark(args: argparse.Namespace, database: Database) -> dict[str, Any]:
     log(f"{info['database']}; Python {info['python']}, Django {info['django']}")
     log(f"Django's OPTIONS: {info['django_database_options']}")
     log(f"{info['cpus']} CPUs, load average {info['load_average_at_start']}")
+    connection.ensure_connection()
+    server_threads = [database.server_thread(c) for c in (raw.connection, connection.connection)]
+    info["pinning"], unpin = pinning.pin(args.pin, server_threads)
+    log(f"CPUs: {info['pinning']}")
+    try:
+        return run_benchmark(args, database, raw, systems, info)
+    finally:
+        unpin()
+
+
+def run_benchmark(
+    args: argparse.Namespace,
+    database: Database,
+    raw: Any,
+    systems: list[Any],
+    info: dict[str, Any],
+) -> dict[str, Any]:
+    from django.db import connection
+
+    from django_keyval.models import Entry
+    from tests.benchmarks import runner, scale
+
     big = os.urandom(runner.MIB)
     for system in systems:
         system.clear()

@@ -66,6 +66,11 @@ class Database:
         """Return the server's count of pages read from disk so far, where it keeps one."""
         return None
 
+    def server_thread(self, connection: Any) -> int | None:
+        """Return the id of the server's process or thread serving ``connection``
+        (None for SQLite, which runs in this process)."""
+        return None
+
 
 class SQLite(Database):
     vendor = "sqlite"
@@ -140,6 +145,9 @@ class PostgreSQL(Database):
     def analyze(self, connection: Any, tables: list[str]) -> None:
         connection.execute(f"ANALYZE {', '.join(tables)}")
 
+    def server_thread(self, connection: Any) -> int | None:
+        return int(connection.info.backend_pid)
+
 
 class MySQL(Database):
     vendor = "mysql"
@@ -202,6 +210,17 @@ class MySQL(Database):
         cursor = connection.cursor()
         cursor.execute("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_reads'")
         return int(cursor.fetchone()[1])
+
+    def server_thread(self, connection: Any) -> int | None:
+        # MariaDB's thread for this connection (MySQL has no TID column).
+        cursor = connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT TID FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()"
+            )
+        except Exception:
+            return None
+        return int(cursor.fetchone()[0])
 
 
 DATABASES: dict[str, type[Database]] = {
