@@ -35,7 +35,6 @@ def _paged(
 class BulkOperations(Handle):
     """get_many, set_many, delete_many, delete_prefix, keys, items, count, stores, purge."""
 
-    @retry_conflicts
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         """Return a dict of the values of those ``keys`` that exist. One query per batch."""
         store = self._store()
@@ -87,20 +86,17 @@ class BulkOperations(Handle):
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.delete_prefix(cursor, store, prefix, time.time())
 
-    @retry_conflicts
     def keys(self, prefix: str = "") -> list[str]:
         """Return the keys starting with ``prefix``, sorted by code point. One query."""
         store, prefix = self._store(), validate_key(prefix, "prefix")
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             return ops.keys(cursor, store, prefix, time.time())
 
-    @retry_conflicts
     def _key_page(self, prefix: str, after: str | None) -> list[str]:
         store = self._store()
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             return ops.keys(cursor, store, prefix, time.time(), after, KEYS_PAGE)
 
-    @retry_conflicts
     def _item_page(self, prefix: str, after: str | None) -> list[tuple[str, Any]]:
         store = self._store()
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
@@ -128,7 +124,6 @@ class BulkOperations(Handle):
             lambda after: self._item_page(prefix, after), ITEMS_PAGE, lambda item: item[0]
         )
 
-    @retry_conflicts
     def count(self, prefix: str = "") -> int:
         """Return the number of live keys starting with ``prefix``. One query."""
         store, prefix = self._store(), validate_key(prefix, "prefix")
@@ -136,7 +131,6 @@ class BulkOperations(Handle):
             return ops.count(cursor, store, prefix, time.time())
 
     @classmethod
-    @retry_conflicts
     def stores(cls, using: str | None = None) -> list[str]:
         """Return the sorted names of the stores that hold at least one live key."""
         with connections[db_for_read(None, using)].cursor() as cursor:

@@ -71,16 +71,16 @@ def decode(
     serializer the project did not choose.
     """
     if mac is not None:
-        if not signing.verify(store, key, tag, payload, bytes(mac)):
+        if not signing.verify(store, key, tag, payload, mac):
             raise _forged(store, key)
     elif tag not in unsigned_tags:
         raise _unsigned(store, key, tag)
     try:
-        serializer = get_serializer(tag)
+        loads = get_serializer(tag).loads
     except (TypeError, ValueError) as exc:
         raise _unloadable(store, key, tag, exc) from exc
     try:
-        return serializer.loads(payload)
+        return loads(payload)
     except Exception as exc:
         raise _undecodable(store, key, tag, exc) from exc
 

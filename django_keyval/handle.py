@@ -74,7 +74,7 @@ class Handle:
         tag = self._serializer or config.serializer
         return encode(value, self._name, key, tag, config.sign_values)
 
-    def _decode(self, key: str, row: Row | KeyedRow) -> Any:
+    def _decode(self, key: str, row: Encoded | Row | KeyedRow) -> Any:
         mac = row.mac
         unsigned = () if mac is not None else trusted_unsigned_tags(self._serializer)
         return decode(self._name, key, row.payload, row.tag, mac, unsigned)

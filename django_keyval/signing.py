@@ -1,4 +1,15 @@
-"""HMAC signatures of stored values, bound to their store, key and serializer."""
+"""Signatures of stored values, bound to their store, key and serializer.
+
+A signature is a MAC, keyed from SECRET_KEY, of a header (the store name, the
+key and the serializer's tag, each preceded by its length, so that no two
+triples share a header) followed by the payload. Payloads shorter than
+SMALL_PAYLOAD bytes are signed with keyed BLAKE2b, longer ones with
+HMAC-SHA256, each the faster of the two at those sizes: BLAKE2b hashes once
+where HMAC hashes twice, which is most of the cost of a small value, while
+SHA-256 runs on the SHA instructions of current CPUs, about 1.5 times as fast
+as BLAKE2b per byte. The payload's length picks the same MAC when verifying as
+when signing; each MAC has a key of its own.
+"""
 
 from __future__ import annotations
 
@@ -7,56 +18,70 @@ import hashlib
 import hmac
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-_KEY_SALT = b"django_keyval.signing.v1"
+_KEY_SALT = b"django_keyval.signing.v2"
 MAC_SIZE = 32
+SMALL_PAYLOAD = 1024
 _BLOCK_SIZE = 64  # SHA-256's block size, which HMAC pads its key to.
 _length = struct.Struct(">I").pack
 
 
-@functools.lru_cache(maxsize=16)
-def _derived_key(secret: str | bytes) -> bytes:
-    secret_bytes = secret.encode() if isinstance(secret, str) else secret
-    return hashlib.sha256(_KEY_SALT + secret_bytes).digest()
-
-
-@functools.lru_cache(maxsize=16)
-def _pads(secret: str | bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """Return SHA-256 states that have hashed the HMAC key's inner and outer pads.
-
-    HMAC (RFC 2104) is ``H((K ^ opad) || H((K ^ ipad) || message))``. Hashing
-    the two pads once per secret and copying the states leaves two short
-    hashes per signature, a third of what ``hmac.new()`` costs on small values.
-    """
-    key = _derived_key(secret).ljust(_BLOCK_SIZE, b"\0")
-    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
-    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
-    return inner, outer
-
-
-def _header(store: str, key: str, tag: str) -> bytes:
-    # Length-prefixed, so that no two (store, key, tag) triples share a header.
-    s, k, t = store.encode(), key.encode(), tag.encode()
-    return b"".join((_length(len(s)), s, _length(len(k)), k, _length(len(t)), t))
-
-
 def _part(text: str) -> bytes:
+    """Return ``text`` as a part of the header: its length, then its UTF-8 bytes."""
     data = text.encode()
     return _length(len(data)) + data
 
 
-def _mac(secret: str | bytes, header: bytes, payload: bytes) -> bytes:
-    """Return HMAC-SHA256 of ``header + payload`` under the key derived from ``secret``."""
-    inner_pad, outer_pad = _pads(secret)
-    inner = inner_pad.copy()
-    inner.update(header)
+# Serializer tags are few: their parts are worked out once.
+_tag_part = functools.lru_cache(maxsize=64)(_part)
+
+
+class _States(NamedTuple):
+    """The hash states every signature of one store's values starts from."""
+
+    blake2b: hashlib.blake2b  # keyed, having hashed the store's part of the header
+    hmac_inner: hashlib._Hash  # HMAC's inner hash, having hashed its pad and the store's part
+    hmac_outer: hashlib._Hash  # HMAC's outer hash, having hashed its pad
+
+
+@functools.lru_cache(maxsize=256)
+def _store_states(secret: str | bytes, store: str) -> _States:
+    """Return the states the signatures of ``store``'s values start from under ``secret``.
+
+    Hashing the keys and the store's name once, and copying the states, leaves
+    the key, the tag and the payload to hash for each value.
+    """
+    secret_bytes = secret.encode() if isinstance(secret, str) else secret
+    blake2b_key = hashlib.sha256(_KEY_SALT + b".blake2b." + secret_bytes).digest()
+    hmac_key = hashlib.sha256(_KEY_SALT + b".hmac-sha256." + secret_bytes).digest()
+    store_part = _part(store)
+    blake2b = hashlib.blake2b(key=blake2b_key, digest_size=MAC_SIZE)
+    blake2b.update(store_part)
+    # HMAC (RFC 2104) is H((K ^ opad) || H((K ^ ipad) || message)).
+    padded = hmac_key.ljust(_BLOCK_SIZE, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in padded))
+    inner.update(store_part)
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in padded))
+    return _States(blake2b, inner, outer)
+
+
+def _mac(states: _States, key_and_tag: bytes, payload: bytes) -> bytes:
+    """Return the signature of ``payload`` from the store's ``states``, given the key's
+    and the tag's parts of the header."""
+    if len(payload) < SMALL_PAYLOAD:
+        blake2b = states.blake2b.copy()
+        blake2b.update(key_and_tag)
+        blake2b.update(payload)
+        return blake2b.digest()
+    inner = states.hmac_inner.copy()
+    inner.update(key_and_tag)
     inner.update(payload)
-    outer = outer_pad.copy()
+    outer = states.hmac_outer.copy()
     outer.update(inner.digest())
     return outer.digest()
 
@@ -74,40 +99,41 @@ def _clear_secret(*, setting: str, **kwargs: Any) -> None:
         _secret.cache_clear()
 
 
+def signature(secret: str | bytes, store: str, key: str, tag: str, payload: bytes) -> bytes:
+    """Return the signature of ``payload``, stored under ``(store, key)`` by serializer
+    ``tag``, with the key derived from ``secret``."""
+    return _mac(_store_states(secret, store), _part(key) + _tag_part(tag), payload)
+
+
 def sign(store: str, key: str, tag: str, payload: bytes) -> bytes:
     """Return the signature of ``payload`` stored under ``(store, key)`` by serializer ``tag``."""
-    return _mac(_secret(), _header(store, key, tag), payload)
+    return signature(_secret(), store, key, tag, payload)
 
 
 def verify(store: str, key: str, tag: str, payload: bytes, mac: bytes) -> bool:
     """Return whether ``mac`` signs this payload with SECRET_KEY or one of its fallbacks."""
-    # _header() and _mac() inlined: this runs on every read.
-    s, k, t = store.encode(), key.encode(), tag.encode()
-    header = b"".join((_length(len(s)), s, _length(len(k)), k, _length(len(t)), t))
-    inner_pad, outer_pad = _pads(_secret())
-    inner = inner_pad.copy()
-    inner.update(header)
-    inner.update(payload)
-    outer = outer_pad.copy()
-    outer.update(inner.digest())
-    if hmac.compare_digest(outer.digest(), mac):
+    k = key.encode()
+    key_and_tag = _length(len(k)) + k + _tag_part(tag)
+    if hmac.compare_digest(_mac(_store_states(_secret(), store), key_and_tag, payload), mac):
         return True
-    return _verify_fallbacks(header, payload, mac)
+    return _verify_fallbacks(store, key_and_tag, payload, mac)
 
 
-def _verify_fallbacks(header: bytes, payload: bytes, mac: bytes) -> bool:
-    fallbacks = getattr(settings, "SECRET_KEY_FALLBACKS", ())
-    return any(hmac.compare_digest(_mac(secret, header, payload), mac) for secret in fallbacks)
+def _verify_fallbacks(store: str, key_and_tag: bytes, payload: bytes, mac: bytes) -> bool:
+    return any(
+        hmac.compare_digest(_mac(_store_states(secret, store), key_and_tag, payload), mac)
+        for secret in getattr(settings, "SECRET_KEY_FALLBACKS", ())
+    )
 
 
 def verifier(store: str) -> Callable[[str, str, bytes, bytes], bool]:
-    """Return ``verify`` for many values of ``store``: it takes ``(key, tag, payload, mac)``.
+    """Return ``verify`` for the values of ``store``: it takes ``(key, tag, payload, mac)``.
 
-    The store's part of the header and the secret's hash states are worked
-    out once, which is most of the cost of checking a small value.
+    The store's hash states are looked up once, for all the values checked with it.
     """
-    store_part = _part(store)
-    inner_pad, outer_pad = _pads(_secret())
+    states = _store_states(_secret(), store)
+    blake2b = states.blake2b
+    compare, length, small = hmac.compare_digest, _length, SMALL_PAYLOAD
     tag_parts: dict[str, bytes] = {}
 
     def verify_one(key: str, tag: str, payload: bytes, mac: bytes) -> bool:
@@ -115,12 +141,14 @@ def verifier(store: str) -> Callable[[str, str, bytes, bytes], bool]:
         if tag_part is None:
             tag_part = tag_parts[tag] = _part(tag)
         k = key.encode()
-        header = b"".join((store_part, _length(len(k)), k, tag_part))
-        inner = inner_pad.copy()
-        inner.update(header)
-        inner.update(payload)
-        outer = outer_pad.copy()
-        outer.update(inner.digest())
-        return hmac.compare_digest(outer.digest(), mac) or _verify_fallbacks(header, payload, mac)
+        key_and_tag = length(len(k)) + k + tag_part
+        if len(payload) < small:  # _mac() inlined: this runs for every value read.
+            hashed = blake2b.copy()
+            hashed.update(key_and_tag)
+            hashed.update(payload)
+            expected = hashed.digest()
+        else:
+            expected = _mac(states, key_and_tag, payload)
+        return compare(expected, mac) or _verify_fallbacks(store, key_and_tag, payload, mac)
 
     return verify_one

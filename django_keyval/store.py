@@ -62,7 +62,6 @@ class KeyVal(AsyncMethods, BulkOperations):
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.set(cursor, store, key, encoded, expires_at, now)
 
-    @retry_conflicts
     def get(self, key: str, default: Any = MISSING) -> Any:
         """Return the value of ``key``.
 
@@ -119,7 +118,6 @@ class KeyVal(AsyncMethods, BulkOperations):
         """Delete ``key`` and return its value, or ``default`` if it is missing."""
         return self.pop(key, default)
 
-    @retry_conflicts
     def exists(self, key: str) -> bool:
         """Return whether ``key`` is in the store (and has not expired). One query."""
         store, key = self._key(key)
@@ -258,7 +256,6 @@ class KeyVal(AsyncMethods, BulkOperations):
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.touch(cursor, store, key, expires_at, now)
 
-    @retry_conflicts
     def ttl(self, key: str) -> float | None:
         """Return the seconds left before ``key`` expires, or None if it never expires.
 

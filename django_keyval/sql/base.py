@@ -74,7 +74,7 @@ class Operations:
     # fmt: off
     live = "({expires_at} IS NULL OR {expires_at} > %s)"
     get_sql = (
-        "SELECT {value}, {serializer}, {mac}, {expires_at} FROM {table} "
+        "SELECT {value}, {serializer}, {mac} FROM {table} "
         "WHERE {store} = %s AND {key} = %s AND {live}"
     )
     exists_sql = "SELECT 1 FROM {table} WHERE {store} = %s AND {key} = %s AND {live}"
@@ -194,15 +194,16 @@ class Operations:
 
     # Single keys
 
-    def get(self, cursor: CursorWrapper, store: str, key: str, now: float) -> Row | None:
+    def get(self, cursor: CursorWrapper, store: str, key: str, now: float) -> Encoded | None:
+        """Return the live entry's ``(payload, tag, mac)``, or None if it is missing."""
         cursor.execute(self.get_sql, (store, key, now))
         row = cursor.fetchone()
         if row is None:
             return None
-        payload, tag, mac, expires_at = row
+        payload, tag, mac = row
         if type(payload) is not bytes or (mac is not None and type(mac) is not bytes):
-            payload, mac = as_bytes(payload), as_mac(mac)  # psycopg2 reads memoryview
-        return Row(payload, tag, mac, expires_at)
+            return Encoded(as_bytes(payload), tag, as_mac(mac))  # psycopg2's memoryview
+        return Encoded._make(row)
 
     def exists(self, cursor: CursorWrapper, store: str, key: str, now: float) -> bool:
         cursor.execute(self.exists_sql, (store, key, now))
