@@ -112,11 +112,7 @@ def sign(store: str, key: str, tag: str, payload: bytes) -> bytes:
 
 def verify(store: str, key: str, tag: str, payload: bytes, mac: bytes) -> bool:
     """Return whether ``mac`` signs this payload with SECRET_KEY or one of its fallbacks."""
-    k = key.encode()
-    key_and_tag = _length(len(k)) + k + _tag_part(tag)
-    if hmac.compare_digest(_mac(_store_states(_secret(), store), key_and_tag, payload), mac):
-        return True
-    return _verify_fallbacks(store, key_and_tag, payload, mac)
+    return _verifier(_secret(), store)(key, tag, payload, mac)
 
 
 def _verify_fallbacks(store: str, key_and_tag: bytes, payload: bytes, mac: bytes) -> bool:
@@ -127,11 +123,13 @@ def _verify_fallbacks(store: str, key_and_tag: bytes, payload: bytes, mac: bytes
 
 
 def verifier(store: str) -> Callable[[str, str, bytes, bytes], bool]:
-    """Return ``verify`` for the values of ``store``: it takes ``(key, tag, payload, mac)``.
+    """Return ``verify`` for the values of ``store``: it takes ``(key, tag, payload, mac)``."""
+    return _verifier(_secret(), store)
 
-    The store's hash states are looked up once, for all the values checked with it.
-    """
-    states = _store_states(_secret(), store)
+
+@functools.lru_cache(maxsize=256)
+def _verifier(secret: str | bytes, store: str) -> Callable[[str, str, bytes, bytes], bool]:
+    states = _store_states(secret, store)
     blake2b = states.blake2b
     compare, length, small = hmac.compare_digest, _length, SMALL_PAYLOAD
     tag_parts: dict[str, bytes] = {}
