@@ -173,7 +173,7 @@ def run_benchmark(
     elapsed = time.monotonic() - started
 
     queries = {system.name: runner.count_queries(system) for system in systems[1:]}
-    queries[raw.name] = runner.raw_statements(args.n)
+    queries[raw.name] = runner.raw_statements()
     summary = runner.summarize(results, connection.vendor, systems)
     log("")
     log(runner.format_table(summary, queries, systems))

@@ -30,6 +30,8 @@ def pin(mode: str, server_threads: Iterable[int | None]) -> tuple[str, Callable[
     """
     cpus = sorted(os.sched_getaffinity(0))
     threads = [thread for thread in server_threads if thread is not None]
+    if not threads:
+        return "not pinned (the database runs in this process)", lambda: None
     if mode == "none" or len(cpus) < 2:
         return "not pinned", lambda: None
     client_cpu, server_cpu = cpus[0], cpus[1] if mode == "split" else cpus[0]

@@ -245,7 +245,11 @@ def check_systems(systems: Sequence[System], big: bytes) -> None:
     kv.delete("new")
 
 
-def count_queries(system: System, n: int = 20) -> dict[str, float]:
+# Keys of the store in which queries are counted.
+COUNTED_KEYS = 20
+
+
+def count_queries(system: System, n: int = COUNTED_KEYS) -> dict[str, float]:
     """Return the queries per call of each operation, as Django's debug cursor counts them."""
     keys = [f"count:{i:03d}" for i in range(n)]
     counts: dict[str, float] = {}
@@ -269,8 +273,8 @@ def count_queries(system: System, n: int = 20) -> dict[str, float]:
     return counts
 
 
-def raw_statements(n: int) -> dict[str, float]:
-    """The statements raw code runs per call, by construction."""
+def raw_statements(n: int = COUNTED_KEYS) -> dict[str, float]:
+    """The statements raw code runs per call in a store of ``n`` keys, by construction."""
     counts = dict.fromkeys((phase.name for phase in PHASES), 1.0)
     counts["iter_keys"] = float(math.floor(n / 1000) + 1)
     return counts
