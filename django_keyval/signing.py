@@ -129,6 +129,7 @@ def verifier(store: str) -> Callable[[str, str, bytes, bytes], bool]:
 
 @functools.lru_cache(maxsize=256)
 def _verifier(secret: str | bytes, store: str) -> Callable[[str, str, bytes, bytes], bool]:
+    """Return the check of ``store``'s signatures under ``secret``, made once per pair."""
     states = _store_states(secret, store)
     blake2b = states.blake2b
     compare, length, small = hmac.compare_digest, _length, SMALL_PAYLOAD
