@@ -133,14 +133,10 @@ def _verifier(secret: str | bytes, store: str) -> Callable[[str, str, bytes, byt
     states = _store_states(secret, store)
     blake2b = states.blake2b
     compare, length, small = hmac.compare_digest, _length, SMALL_PAYLOAD
-    tag_parts: dict[str, bytes] = {}
 
     def verify_one(key: str, tag: str, payload: bytes, mac: bytes) -> bool:
-        tag_part = tag_parts.get(tag)
-        if tag_part is None:
-            tag_part = tag_parts[tag] = _part(tag)
         k = key.encode()
-        key_and_tag = length(len(k)) + k + tag_part
+        key_and_tag = length(len(k)) + k + _tag_part(tag)
         if len(payload) < small:  # _mac() inlined: this runs for every value read.
             hashed = blake2b.copy()
             hashed.update(key_and_tag)

@@ -60,8 +60,6 @@ class LeanCursorWrapper(CursorWrapper):
             return super().execute(sql, params)
         if db.needs_rollback:
             db.validate_no_broken_transaction()
-        # Errors are translated as Django's "with db.wrap_database_errors:"
-        # does, entering it only when there is an error to translate.
         try:
             if params is None:
                 return self.cursor.execute(sql)
