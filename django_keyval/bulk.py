@@ -44,7 +44,7 @@ class BulkOperations(Handle):
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             rows = ops.get_many(cursor, store, wanted, time.time())
         found = {row[0]: row for row in rows}
-        decode = self._decoder()
+        decode = self._codec.decoder()
         return {key: decode(*row) for key in wanted if (row := found.get(key)) is not None}
 
     @retry_conflicts
@@ -57,7 +57,7 @@ class BulkOperations(Handle):
         now = time.time()
         expires_at = self._expiry(ttl, now)
         entries = [
-            (key, self._encode(key, value))
+            (key, self._codec.encode(key, value))
             for key, value in ((validate_key(key), value) for key, value in mapping.items())
         ]
         if not entries:
@@ -101,8 +101,8 @@ class BulkOperations(Handle):
         store = self._store()
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             rows = ops.items(cursor, store, prefix, time.time(), after, ITEMS_PAGE)
-        decode = self._decoder()
-        return [(row.key, decode(row.key, row.payload, row.tag, row.mac)) for row in rows]
+        decode = self._codec.decoder()
+        return [(row.key, decode(row.key, row.payload, row.serializer, row.mac)) for row in rows]
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Return an iterator over the keys starting with ``prefix``, in keys() order.

@@ -12,14 +12,14 @@ from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.utils import timezone as django_timezone
 
-from django_keyval.codec import decode, encode, trusted_unsigned_tags
+from django_keyval.codec import StoreCodec
 from django_keyval.conf import get_config
 from django_keyval.exceptions import InvalidKey, KeyValError, SerializationError
 from django_keyval.jsonvalues import json_text
 from django_keyval.keys import validate_key
 from django_keyval.models import Entry
 from django_keyval.routing import db_for_write
-from django_keyval.sql.base import as_bytes, as_mac
+from django_keyval.sql.rows import as_bytes, as_mac
 from django_keyval.store import KeyVal
 
 # Where decode_entry() keeps its result on the instance, so each row is decoded once.
@@ -44,14 +44,8 @@ def decode_entry(entry: Entry, payload: bytes | None = None) -> Decoded:
     if cached is None:
         data = as_bytes(entry.value if payload is None else payload)
         try:
-            value = decode(
-                entry.store,
-                entry.key,
-                data,
-                entry.serializer,
-                as_mac(entry.mac),
-                trusted_unsigned_tags(),
-            )
+            codec = StoreCodec(entry.store)
+            value = codec.decode(entry.key, data, entry.serializer, as_mac(entry.mac))
         except KeyValError as exc:
             cached = Decoded(error=str(exc))
         else:
@@ -178,7 +172,7 @@ class EntryForm(forms.ModelForm):  # type: ignore[type-arg]
             self.add_error("expires", "This time is in the past: choose a later one, or none.")
         value = self.value_to_write()
         try:
-            encode(value, store, key, self.serializer_tag(), get_config().sign_values)
+            StoreCodec(store, self.write_serializer()).encode(key, value)
         except SerializationError as exc:
             field = "json_value" if "json_value" in self.fields else None
             self.add_error(field, f"This value cannot be stored: {exc}")
@@ -209,7 +203,7 @@ class EntryForm(forms.ModelForm):  # type: ignore[type-arg]
         """Return the database alias the admin writes to (as KeyVal does without a store)."""
         return db_for_write(None)
 
-    def serializer_tag(self) -> str:
+    def write_serializer(self) -> str:
         """Return the serializer of the write: the entry's own, or KEYVAL's for a new one."""
         return get_config().serializer if self.adding else self.instance.serializer
 
@@ -230,5 +224,5 @@ class EntryForm(forms.ModelForm):  # type: ignore[type-arg]
         # set() takes a time to live, counted from its own clock: the expiry
         # shown in the form is kept to within the time between these two calls.
         ttl = None if expires_at is None else max(expires_at - time.time(), 0.001)
-        handle = KeyVal(store, using=self.alias(), serializer=self.serializer_tag())
+        handle = KeyVal(store, using=self.alias(), serializer=self.write_serializer())
         handle.set(key, self.value_to_write(), ttl=ttl)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
-from django_keyval.codec import Encoded, decode, decoder, encode, trusted_unsigned_tags
+from django_keyval.codec import StoreCodec
 from django_keyval.conf import get_config
 from django_keyval.exceptions import StoreDisconnected
 from django_keyval.keys import validate_key
 from django_keyval.serializers import get_serializer
-from django_keyval.sql.base import KeyedRow, Row
 from django_keyval.sql.cursors import cursor_for
 from django_keyval.ttl import DEFAULT_TTL, TTL, expiry, ttl_seconds
 
@@ -34,6 +30,8 @@ class Handle:
         if serializer is not None:
             get_serializer(serializer)
         self._serializer = serializer
+        # How this store's values are written and read (codec.py).
+        self._codec = StoreCodec(self._name, serializer)
         self._connected = True
 
     def disconnect(self, name: str | None = None) -> None:
@@ -68,20 +66,6 @@ class Handle:
     # ``with self._cursor(alias) as (ops, cursor)``: the statements and a cursor for the
     # database ``alias``, kept open on its connection from call to call (sql/cursors.py).
     _cursor = staticmethod(cursor_for)
-
-    def _encode(self, key: str, value: Any) -> Encoded:
-        config = get_config()
-        tag = self._serializer or config.serializer
-        return encode(value, self._name, key, tag, config.sign_values)
-
-    def _decode(self, key: str, row: Encoded | Row | KeyedRow) -> Any:
-        mac = row.mac
-        unsigned = () if mac is not None else trusted_unsigned_tags(self._serializer)
-        return decode(self._name, key, row.payload, row.tag, mac, unsigned)
-
-    def _decoder(self) -> Callable[[str, bytes, str, bytes | None], Any]:
-        """Return _decode() for many rows: ``decode(key, payload, tag, mac)``."""
-        return decoder(self._name, trusted_unsigned_tags(self._serializer))
 
     def _ttl_seconds(self, ttl: TTL) -> float | None:
         """Return ``ttl`` in seconds, the store's default for DEFAULT_TTL; None for never."""

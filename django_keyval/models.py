@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.db import models
 
 from django_keyval.fields import ExactCharField
+
+if TYPE_CHECKING:
+    from django_keyval.store import KeyVal
 
 # The unique index on (store, key), named so that SQL can give it as a hint.
 STORE_KEY_INDEX = "django_keyval_store_key"
@@ -34,7 +39,14 @@ class Entry(models.Model):
         return f"{self.store}: {self.key}"
 
 
-# Code written for django-keyval 0.1 imports the facade from here.
-from django_keyval.store import KeyVal  # noqa: E402
-
 __all__ = ["Entry", "KeyVal"]
+
+
+def __getattr__(name: str) -> Any:
+    # Code written for django-keyval 0.1 imports the facade from here; it is
+    # imported when asked for, so that this module needs nothing above it.
+    if name == "KeyVal":
+        from django_keyval.store import KeyVal
+
+        return KeyVal
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

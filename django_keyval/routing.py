@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, router
-from django.db.models import Model
 
 from django_keyval.conf import get_config
-
-
-@functools.cache
-def entry_model() -> type[Model]:
-    """Return the Entry model, looked up lazily so that importing the package stays cheap."""
-    return apps.get_model("django_keyval", "Entry")
+from django_keyval.sql import entry_model
 
 
 def _route(ask_routers: Callable[..., str], store: str | None, using: str | None) -> str:

@@ -1,7 +1,7 @@
 """Signatures of stored values, bound to their store, key and serializer.
 
 A signature is a MAC, keyed from SECRET_KEY, of a header (the store name, the
-key and the serializer's tag, each preceded by its length, so that no two
+key and the serializer's name, each preceded by its length, so that no two
 triples share a header) followed by the payload. Payloads shorter than
 SMALL_PAYLOAD bytes are signed with keyed BLAKE2b, longer ones with
 HMAC-SHA256, each the faster of the two at those sizes: BLAKE2b hashes once
@@ -37,8 +37,8 @@ def _part(text: str) -> bytes:
     return _length(len(data)) + data
 
 
-# Serializer tags are few: their parts are worked out once.
-_tag_part = functools.lru_cache(maxsize=64)(_part)
+# Serializer names are few: their parts are worked out once.
+_serializer_part = functools.lru_cache(maxsize=64)(_part)
 
 
 class _States(NamedTuple):
@@ -54,7 +54,7 @@ def _store_states(secret: str | bytes, store: str) -> _States:
     """Return the states the signatures of ``store``'s values start from under ``secret``.
 
     Hashing the keys and the store's name once, and copying the states, leaves
-    the key, the tag and the payload to hash for each value.
+    the key, the serializer and the payload to hash for each value.
     """
     secret_bytes = secret.encode() if isinstance(secret, str) else secret
     blake2b_key = hashlib.sha256(_KEY_SALT + b".blake2b." + secret_bytes).digest()
@@ -70,16 +70,16 @@ def _store_states(secret: str | bytes, store: str) -> _States:
     return _States(blake2b, inner, outer)
 
 
-def _mac(states: _States, key_and_tag: bytes, payload: bytes) -> bytes:
+def _mac(states: _States, key_and_serializer: bytes, payload: bytes) -> bytes:
     """Return the signature of ``payload`` from the store's ``states``, given the key's
-    and the tag's parts of the header."""
+    and the serializer's parts of the header."""
     if len(payload) < SMALL_PAYLOAD:
         blake2b = states.blake2b.copy()
-        blake2b.update(key_and_tag)
+        blake2b.update(key_and_serializer)
         blake2b.update(payload)
         return blake2b.digest()
     inner = states.hmac_inner.copy()
-    inner.update(key_and_tag)
+    inner.update(key_and_serializer)
     inner.update(payload)
     outer = states.hmac_outer.copy()
     outer.update(inner.digest())
@@ -99,31 +99,31 @@ def _clear_secret(*, setting: str, **kwargs: Any) -> None:
         _secret.cache_clear()
 
 
-def signature(secret: str | bytes, store: str, key: str, tag: str, payload: bytes) -> bytes:
-    """Return the signature of ``payload``, stored under ``(store, key)`` by serializer
-    ``tag``, with the key derived from ``secret``."""
-    return _mac(_store_states(secret, store), _part(key) + _tag_part(tag), payload)
+def signature(secret: str | bytes, store: str, key: str, serializer: str, payload: bytes) -> bytes:
+    """Return the signature of ``payload``, stored under ``(store, key)`` by the serializer
+    named ``serializer``, with the key derived from ``secret``."""
+    return _mac(_store_states(secret, store), _part(key) + _serializer_part(serializer), payload)
 
 
-def sign(store: str, key: str, tag: str, payload: bytes) -> bytes:
-    """Return the signature of ``payload`` stored under ``(store, key)`` by serializer ``tag``."""
-    return signature(_secret(), store, key, tag, payload)
+def sign(store: str, key: str, serializer: str, payload: bytes) -> bytes:
+    """Return the signature of ``payload`` stored under ``(store, key)`` by ``serializer``."""
+    return signature(_secret(), store, key, serializer, payload)
 
 
-def verify(store: str, key: str, tag: str, payload: bytes, mac: bytes) -> bool:
+def verify(store: str, key: str, serializer: str, payload: bytes, mac: bytes) -> bool:
     """Return whether ``mac`` signs this payload with SECRET_KEY or one of its fallbacks."""
-    return _verifier(_secret(), store)(key, tag, payload, mac)
+    return _verifier(_secret(), store)(key, serializer, payload, mac)
 
 
-def _verify_fallbacks(store: str, key_and_tag: bytes, payload: bytes, mac: bytes) -> bool:
+def _verify_fallbacks(store: str, key_and_serializer: bytes, payload: bytes, mac: bytes) -> bool:
     return any(
-        hmac.compare_digest(_mac(_store_states(secret, store), key_and_tag, payload), mac)
+        hmac.compare_digest(_mac(_store_states(secret, store), key_and_serializer, payload), mac)
         for secret in getattr(settings, "SECRET_KEY_FALLBACKS", ())
     )
 
 
 def verifier(store: str) -> Callable[[str, str, bytes, bytes], bool]:
-    """Return ``verify`` for the values of ``store``: it takes ``(key, tag, payload, mac)``."""
+    """Return ``verify`` for the values of ``store``: ``(key, serializer, payload, mac)``."""
     return _verifier(_secret(), store)
 
 
@@ -134,16 +134,16 @@ def _verifier(secret: str | bytes, store: str) -> Callable[[str, str, bytes, byt
     blake2b = states.blake2b
     compare, length, small = hmac.compare_digest, _length, SMALL_PAYLOAD
 
-    def verify_one(key: str, tag: str, payload: bytes, mac: bytes) -> bool:
+    def verify_one(key: str, serializer: str, payload: bytes, mac: bytes) -> bool:
         k = key.encode()
-        key_and_tag = length(len(k)) + k + _tag_part(tag)
+        key_and_serializer = length(len(k)) + k + _serializer_part(serializer)
         if len(payload) < small:  # _mac() inlined: this runs for every value read.
             hashed = blake2b.copy()
-            hashed.update(key_and_tag)
+            hashed.update(key_and_serializer)
             hashed.update(payload)
             expected = hashed.digest()
         else:
-            expected = _mac(states, key_and_tag, payload)
-        return compare(expected, mac) or _verify_fallbacks(store, key_and_tag, payload, mac)
+            expected = _mac(states, key_and_serializer, payload)
+        return compare(expected, mac) or _verify_fallbacks(store, key_and_serializer, payload, mac)
 
     return verify_one

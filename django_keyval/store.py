@@ -10,13 +10,13 @@ from django.db import connections, transaction
 
 from django_keyval.aio import AsyncMethods
 from django_keyval.bulk import BulkOperations
-from django_keyval.codec import Encoded
 from django_keyval.exceptions import KeyValError
 from django_keyval.retry import retry_conflicts
 from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.sentinels import MISSING
 from django_keyval.sql import operations_for
-from django_keyval.sql.base import MAX_RACES, Row
+from django_keyval.sql.base import MAX_RACES
+from django_keyval.sql.rows import Encoded, Row
 from django_keyval.ttl import DEFAULT_TTL, TTL, expiry
 
 T = TypeVar("T")
@@ -58,7 +58,7 @@ class KeyVal(AsyncMethods, BulkOperations):
         store, key = self._key(key)
         now = time.time()
         expires_at = self._expiry(ttl, now)
-        encoded = self._encode(key, value)
+        encoded = self._codec.encode(key, value)
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.set(cursor, store, key, encoded, expires_at, now)
 
@@ -74,7 +74,7 @@ class KeyVal(AsyncMethods, BulkOperations):
             if default is MISSING:
                 raise KeyError(key)
             return default
-        return self._decode(key, row)
+        return self._codec.decode(key, *row)
 
     def get_default(self, key: str, default: Any = None) -> Any:
         """Return the value of ``key``, or ``default`` if it is missing."""
@@ -100,14 +100,14 @@ class KeyVal(AsyncMethods, BulkOperations):
                     row = ops.pop(cursor, store, key)
             if row is not None and _is_live(row, time.time()):
                 try:
-                    return self._decode(key, row)
+                    return self._codec.decode(key, row.payload, row.serializer, row.mac)
                 except BaseException:
                     # The statement that read the entry deleted it, and no
                     # transaction is kept open around it to roll back (that
                     # would cost every pop two more round trips): a failed pop
                     # writes the entry back as add() would, so a live entry
                     # written since stays.
-                    encoded = Encoded(row.payload, row.tag, row.mac)
+                    encoded = Encoded(row.payload, row.serializer, row.mac)
                     ops.add(cursor, store, key, encoded, row.expires_at, time.time())
                     raise
         if default is MISSING:
@@ -170,7 +170,7 @@ class KeyVal(AsyncMethods, BulkOperations):
         store, key = self._key(key)
         now = time.time()
         expires_at = self._expiry(ttl, now)
-        encoded = self._encode(key, value)
+        encoded = self._codec.encode(key, value)
         with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
             return ops.add(cursor, store, key, encoded, expires_at, now)
 
@@ -189,10 +189,10 @@ class KeyVal(AsyncMethods, BulkOperations):
                 now = time.time()
                 row = ops.get(cursor, store, key, now)
                 if row is not None:
-                    return self._decode(key, row)
+                    return self._codec.decode(key, *row)
                 if encoded is None:
                     value = default() if callable(default) else default
-                    encoded = self._encode(key, value)
+                    encoded = self._codec.encode(key, value)
                 if ops.add(cursor, store, key, encoded, expiry(seconds, now), now):
                     return value
         raise KeyValError(f"get_or_set({key!r}) in store {store!r} lost {MAX_RACES} races")
@@ -233,14 +233,14 @@ class KeyVal(AsyncMethods, BulkOperations):
                 now = time.time()
                 row = ops.lock(cursor, store, key)
                 if row is not None and _is_live(row, now):
-                    value = func(self._decode(key, row))
-                    ops.replace_value(cursor, store, key, self._encode(key, value), now)
+                    value = func(self._codec.decode(key, row.payload, row.serializer, row.mac))
+                    ops.replace_value(cursor, store, key, self._codec.encode(key, value), now)
                     return value
                 if default is MISSING:
                     raise KeyError(key)
                 value = func(default)
                 expires_at = self._expiry(DEFAULT_TTL, now)
-                if ops.add(cursor, store, key, self._encode(key, value), expires_at, now):
+                if ops.add(cursor, store, key, self._codec.encode(key, value), expires_at, now):
                     return value
         raise KeyValError(f"modify({key!r}) in store {store!r} lost {MAX_RACES} races")
 

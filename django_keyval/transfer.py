@@ -24,7 +24,7 @@ from django.db import DatabaseError, connections, reset_queries, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
-from django_keyval.codec import Encoded
+from django_keyval.codec import StoreCodec
 from django_keyval.conf import get_config
 from django_keyval.exceptions import CorruptValue, KeyValError, ValueTooLarge
 from django_keyval.jsonvalues import is_json_value
@@ -32,8 +32,8 @@ from django_keyval.keys import validate_key
 from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.serializers import BUILTIN_SERIALIZERS
 from django_keyval.sql import operations_for
-from django_keyval.sql.base import BATCH_BYTES, ITEMS_PAGE, KeyedRow, as_bytes, as_mac
-from django_keyval.store import KeyVal
+from django_keyval.sql.base import BATCH_BYTES, ITEMS_PAGE
+from django_keyval.sql.rows import Encoded, as_bytes, as_mac
 
 FORMAT = "django-keyval"
 VERSION = 1
@@ -65,7 +65,7 @@ class StoredEntry(NamedTuple):
     store: str
     key: str
     payload: bytes
-    tag: str
+    serializer: str
     mac: bytes | None
     expires_at: float | None
 
@@ -90,8 +90,8 @@ def _page(
         cursor.execute(_PAGE_SQL.format(**ops.names, where=where), [*params, ITEMS_PAGE])
         rows = cursor.fetchall()
     return [
-        StoredEntry(store, key, as_bytes(payload), tag, as_mac(mac), expires_at)
-        for key, payload, tag, mac, expires_at in rows
+        StoredEntry(store, key, as_bytes(payload), serializer, as_mac(mac), expires_at)
+        for key, payload, serializer, mac, expires_at in rows
     ]
 
 
@@ -114,14 +114,13 @@ def iter_entries(
         after = page[-1].key
 
 
-def read_value(entry: StoredEntry, handle: KeyVal | None = None) -> Any:
+def read_value(entry: StoredEntry) -> Any:
     """Return the value of ``entry``, verified and decoded exactly as ``KeyVal.get()`` does.
 
     Raise ``CorruptValue`` if it fails its signature or cannot be decoded.
     """
-    if handle is None:  # Not "handle or ...": a KeyVal's truth is len(), a COUNT query.
-        handle = KeyVal(entry.store)
-    return handle._decode(entry.key, KeyedRow(entry.key, entry.payload, entry.tag, entry.mac))
+    codec = StoreCodec(entry.store)
+    return codec.decode(entry.key, entry.payload, entry.serializer, entry.mac)
 
 
 def _pickled(entry: StoredEntry, value: Any) -> str:
@@ -150,7 +149,7 @@ def _dumps(record: dict[str, Any]) -> str:
 def entry_line(entry: StoredEntry, value: Any) -> str:
     """Return the line (without its newline) that carries ``entry``, whose value is ``value``."""
     record: dict[str, Any] = {"store": entry.store, "key": entry.key, "type": "pickle"}
-    record.update(serializer=entry.tag, expires_at=entry.expires_at)
+    record.update(serializer=entry.serializer, expires_at=entry.expires_at)
     if is_json_value(value):
         try:
             return _dumps({**record, "type": "json", "value": value})
@@ -176,10 +175,9 @@ def export_lines(
     ``skip_corrupt`` is yielded as ``("", error)`` and left out of the file.
     """
     for store in stores:
-        handle = KeyVal(store, using=using)
         for entry in iter_entries(store, using=using):
             try:
-                value = read_value(entry, handle)
+                value = read_value(entry)
             except CorruptValue as exc:
                 if not skip_corrupt:
                     raise
@@ -294,7 +292,6 @@ class _Writer:
     def __init__(self, using: str | None, stack: ExitStack) -> None:
         self._using, self._stack = using, stack
         self._cursors: dict[str, CursorWrapper] = {}
-        self._handles: dict[tuple[str, str], KeyVal] = {}
         self._store = ""
         self._batch: dict[str, tuple[Encoded, float | None]] = {}
         self._lines = (0, 0)
@@ -315,12 +312,8 @@ class _Writer:
         if self._bytes >= BATCH_BYTES:
             self.flush()
         try:
-            handle = self._handles.get((entry.store, entry.serializer))
-            if handle is None:
-                handle = KeyVal(entry.store, using=self._using, serializer=entry.serializer)
-                self._handles[entry.store, entry.serializer] = handle
             # The facade's encoding: signed for this project's SECRET_KEY, bound to (store, key).
-            encoded = handle._encode(entry.key, entry.value)
+            encoded = StoreCodec(entry.store, entry.serializer).encode(entry.key, entry.value)
         except (KeyValError, TypeError, ValueError) as exc:
             raise _fail(number, str(exc)) from exc
         self._store = entry.store

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+
+from django.apps import apps
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Model
 
 from django_keyval.sql.base import Operations
 
 _cache: dict[tuple[str, str], Operations] = {}
+
+
+@functools.cache
+def entry_model() -> type[Model]:
+    """Return the Entry model, looked up when first needed: importing the package (and
+    this module) must not need the app registry."""
+    return apps.get_model("django_keyval", "Entry")
 
 
 def _operations_class(vendor: str) -> type[Operations]:
@@ -30,8 +41,6 @@ def operations_for(connection: BaseDatabaseWrapper) -> Operations:
     cache_key = (connection.alias, connection.vendor)
     ops = _cache.get(cache_key)
     if ops is None:
-        from django_keyval.models import Entry
-
         ops_class = _operations_class(connection.vendor)
-        ops = _cache[cache_key] = ops_class(connection, Entry._meta.db_table)
+        ops = _cache[cache_key] = ops_class(connection, entry_model())
     return ops

@@ -6,14 +6,15 @@ import copy
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Model
 
-from django_keyval.codec import Encoded
 from django_keyval.exceptions import KeyValError
 from django_keyval.keys import prefix_upper_bound
+from django_keyval.sql.rows import Encoded, KeyedRow, Row, as_bytes, as_mac, keyed_rows, stored_row
 
 T = TypeVar("T")
 
@@ -31,31 +32,6 @@ ITEMS_PAGE = 100
 # Rows one statement of flush() and flush_all() deletes at most: outside the
 # caller's transaction each batch commits on its own, so no writer waits long.
 FLUSH_BATCH = 1000
-
-
-class Row(NamedTuple):
-    """A stored value as read back: payload, serializer tag, signature, expiry."""
-
-    payload: bytes
-    tag: str
-    mac: bytes | None
-    expires_at: float | None
-
-
-class KeyedRow(NamedTuple):
-    key: str
-    payload: bytes
-    tag: str
-    mac: bytes | None
-
-
-def as_bytes(data: Any) -> bytes:
-    """Return a BLOB column's value as bytes (some drivers give memoryview)."""
-    return data if isinstance(data, bytes) else bytes(data)
-
-
-def as_mac(data: Any) -> bytes | None:
-    return None if data is None else as_bytes(data)
 
 
 class Operations:
@@ -153,11 +129,11 @@ class Operations:
     delete_expired_sql = "DELETE FROM {table} WHERE {id} IN ({ids}) AND {expires_at} <= %s"
     # fmt: on
 
-    def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
+    def __init__(self, connection: BaseDatabaseWrapper, model: type[Model]) -> None:
         quote = connection.ops.quote_name
         columns = ("id", "store", "key", "value", "serializer", "mac", "expires_at", "updated_at")
         self.names = {name: quote(name) for name in columns}
-        self.names["table"] = quote(table)
+        self.names["table"] = quote(model._meta.db_table)
         self.names["live"] = self.live.format(**self.names)
         # Placeholders filled per call ({rows}, {keys}, {ids}) survive formatting.
         self.names.update(rows="{rows}", keys="{keys}", ids="{ids}")
@@ -195,14 +171,14 @@ class Operations:
     # Single keys
 
     def get(self, cursor: CursorWrapper, store: str, key: str, now: float) -> Encoded | None:
-        """Return the live entry's ``(payload, tag, mac)``, or None if it is missing."""
+        """Return the live entry's ``(payload, serializer, mac)``, or None if it is missing."""
         cursor.execute(self.get_sql, (store, key, now))
         row = cursor.fetchone()
         if row is None:
             return None
-        payload, tag, mac = row
+        payload, serializer, mac = row
         if type(payload) is not bytes or (mac is not None and type(mac) is not bytes):
-            return Encoded(as_bytes(payload), tag, as_mac(mac))  # psycopg2's memoryview
+            return Encoded(as_bytes(payload), serializer, as_mac(mac))  # psycopg2's memoryview
         return Encoded._make(row)
 
     def exists(self, cursor: CursorWrapper, store: str, key: str, now: float) -> bool:
@@ -237,8 +213,8 @@ class Operations:
         now: float,
     ) -> bool:
         """Write the entry unless a live one exists; return whether it was written."""
-        payload, tag, mac = encoded
-        cursor.execute(self.add_sql, (store, key, payload, tag, mac, expires_at, now, now))
+        payload, serializer, mac = encoded
+        cursor.execute(self.add_sql, (store, key, payload, serializer, mac, expires_at, now, now))
         return bool(cursor.rowcount > 0)
 
     def update_live(
@@ -250,8 +226,9 @@ class Operations:
         expires_at: float | None,
         now: float,
     ) -> bool:
-        payload, tag, mac = encoded
-        cursor.execute(self.update_live_sql, (payload, tag, mac, expires_at, now, store, key, now))
+        payload, serializer, mac = encoded
+        params = (payload, serializer, mac, expires_at, now, store, key, now)
+        cursor.execute(self.update_live_sql, params)
         return bool(cursor.rowcount > 0)
 
     def set(
@@ -271,9 +248,9 @@ class Operations:
         add() inserted it.
         """
         if self.can_return:
-            payload, tag, mac = encoded
+            payload, serializer, mac = encoded
             overwritten_at = math.nextafter(now, math.inf)
-            params = (store, key, payload, tag, mac, expires_at, now, now, overwritten_at)
+            params = (store, key, payload, serializer, mac, expires_at, now, now, overwritten_at)
             cursor.execute(self.set_sql, params)
             (written_at,) = cursor.fetchone()
             return bool(written_at != overwritten_at)
@@ -288,14 +265,13 @@ class Operations:
         self, cursor: CursorWrapper, store: str, key: str, encoded: Encoded, now: float
     ) -> None:
         """Overwrite the value of an entry the caller holds locked, keeping its expiry."""
-        payload, tag, mac = encoded
-        cursor.execute(self.replace_value_sql, (payload, tag, mac, now, store, key))
+        payload, serializer, mac = encoded
+        cursor.execute(self.replace_value_sql, (payload, serializer, mac, now, store, key))
 
     def lock(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
         """Return the entry (live or expired) and lock it until the transaction ends."""
         cursor.execute(self.lock_sql, (store, key))
-        row = cursor.fetchone()
-        return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+        return stored_row(cursor.fetchone())
 
     def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
         """Delete the entry (live or expired) and return it. Run inside a transaction."""
@@ -333,7 +309,7 @@ class Operations:
     def get_many(
         self, cursor: CursorWrapper, store: str, keys: Sequence[str], now: float
     ) -> list[tuple[str, bytes, str, bytes | None]]:
-        """Return ``(key, payload, tag, mac)`` of the live entries among ``keys``."""
+        """Return ``(key, payload, serializer, mac)`` of the live entries among ``keys``."""
         rows: list[tuple[str, bytes, str, bytes | None]] = []
         for batch in self.batches(keys, 1):
             sql, listed = self.keys_in(self.get_many_sql, batch)
@@ -341,7 +317,7 @@ class Operations:
             fetched = cursor.fetchall()
             if fetched and not isinstance(fetched[0][1], bytes):
                 # psycopg2 reads BLOBs as memoryview; the other drivers give bytes.
-                fetched = [(k, as_bytes(p), tag, as_mac(mac)) for k, p, tag, mac in fetched]
+                fetched = [(k, as_bytes(p), s, as_mac(mac)) for k, p, s, mac in fetched]
             rows += fetched
         return rows
 
@@ -362,8 +338,8 @@ class Operations:
         for batch in self.batches(entries, 7, size_of=lambda entry: len(entry[1].payload)):
             sql = self.sql(self.upsert_many_sql.format(rows=", ".join([placeholders] * len(batch))))
             params: list[Any] = []
-            for key, (payload, tag, mac) in batch:
-                params += [store, key, payload, tag, mac, expires_at, now]
+            for key, (payload, serializer, mac) in batch:
+                params += [store, key, payload, serializer, mac, expires_at, now]
             cursor.execute(sql, params)
 
     def delete_many(
@@ -436,14 +412,12 @@ class Operations:
         names = self.names
         where, params = self.key_range(store, prefix, after, now)
         sql = (
-            f"SELECT {names['key']}, {names['value']}, {names['serializer']}, {names['mac']} "
-            f"FROM {self.key_range_source} WHERE {where} ORDER BY {names['key']} LIMIT %s"
+            f"SELECT {names['key']}, {names['value']}, {names['serializer']}, {names['mac']}, "
+            f"{names['expires_at']} FROM {self.key_range_source} WHERE {where} "
+            f"ORDER BY {names['key']} LIMIT %s"
         )
         cursor.execute(self.sql(sql), [*params, limit])
-        return [
-            KeyedRow(key, as_bytes(payload), tag, as_mac(mac))
-            for key, payload, tag, mac in cursor.fetchall()
-        ]
+        return keyed_rows(cursor.fetchall())
 
     def count(self, cursor: CursorWrapper, store: str, prefix: str, now: float) -> int:
         where, params = self.key_range(store, prefix, None, now)

@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Model
 
-from django_keyval.codec import Encoded
 from django_keyval.exceptions import ValueTooLarge
-from django_keyval.models import STORE_KEY_INDEX
-from django_keyval.sql.base import Operations, Row, as_bytes, as_mac
+from django_keyval.sql.base import Operations
+from django_keyval.sql.rows import Encoded, Row, stored_row
 
 # Tells the caller, through the connection's insert id, whether the statement
 # wrote a new entry: LAST_INSERT_ID(id) when it inserted or replaced an
@@ -77,14 +77,18 @@ class MySQLOperations(Operations):
     max_packet_sql = "SELECT @@max_allowed_packet"
     # fmt: on
 
-    def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
-        super().__init__(connection, table)
+    def __init__(self, connection: BaseDatabaseWrapper, model: type[Model]) -> None:
+        super().__init__(connection, model)
         # MariaDB has DELETE ... RETURNING; MySQL has not.
         self.pop_is_atomic = bool(connection.mysql_is_mariadb)  # type: ignore[attr-defined]
         # MariaDB plans "store = %s AND key > %s ORDER BY key LIMIT n" as a walk
         # over the whole store (only the index's first column), so every page
         # of iter_keys() would cost more than the one before.
-        index = connection.ops.quote_name(STORE_KEY_INDEX)
+        (index,) = [
+            connection.ops.quote_name(constraint.name)
+            for constraint in model._meta.constraints
+            if getattr(constraint, "fields", None) == ("store", "key")
+        ]
         self.key_range_source = f"{self.names['table']} FORCE INDEX ({index})"
 
     def _in_pieces(
@@ -132,8 +136,8 @@ class MySQLOperations(Operations):
         now: float,
     ) -> bool:
         def write(encoded: Encoded) -> bool:
-            payload, tag, mac = encoded
-            params = (store, key, payload, tag, mac, expires_at, now, now, *[now] * 5)
+            payload, serializer, mac = encoded
+            params = (store, key, payload, serializer, mac, expires_at, now, now, *[now] * 5)
             cursor.execute(self.add_sql, params)
             return bool(cursor.lastrowid)
 
@@ -152,8 +156,9 @@ class MySQLOperations(Operations):
 
         def write(encoded: Encoded) -> None:
             nonlocal created
-            payload, tag, mac = encoded
-            cursor.execute(self.set_sql, (store, key, payload, tag, mac, expires_at, now, now))
+            payload, serializer, mac = encoded
+            params = (store, key, payload, serializer, mac, expires_at, now, now)
+            cursor.execute(self.set_sql, params)
             created = bool(cursor.lastrowid)
 
         self._in_pieces(cursor, store, key, encoded, write)
@@ -201,8 +206,7 @@ class MySQLOperations(Operations):
         if not self.pop_is_atomic:
             return super().pop(cursor, store, key)
         cursor.execute(self.pop_sql, (store, key))
-        row = cursor.fetchone()
-        return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+        return stored_row(cursor.fetchone())
 
     def purge_expired(self, cursor: CursorWrapper, now: float, limit: int) -> tuple[int, bool]:
         cursor.execute(self.purge_sql, (now, limit))

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.db.backends.utils import CursorWrapper
 
-from django_keyval.sql.base import Operations, Row, as_bytes, as_mac
+from django_keyval.sql.base import Operations
+from django_keyval.sql.rows import Row, stored_row
 
 
 class PostgreSQLOperations(Operations):
@@ -58,8 +59,7 @@ class PostgreSQLOperations(Operations):
 
     def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
         cursor.execute(self.pop_sql, (store, key))
-        row = cursor.fetchone()
-        return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+        return stored_row(cursor.fetchone())
 
     def keys_in(self, sql: str, batch: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
         return sql, (list(batch),)

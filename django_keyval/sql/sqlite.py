@@ -7,8 +7,10 @@ import time
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
+from django.db.models import Model
 
-from django_keyval.sql.base import Operations, Row, as_bytes, as_mac
+from django_keyval.sql.base import Operations
+from django_keyval.sql.rows import Row, stored_row
 
 
 class SQLiteOperations(Operations):
@@ -34,8 +36,8 @@ class SQLiteOperations(Operations):
     )
     # fmt: on
 
-    def __init__(self, connection: BaseDatabaseWrapper, table: str) -> None:
-        super().__init__(connection, table)
+    def __init__(self, connection: BaseDatabaseWrapper, model: type[Model]) -> None:
+        super().__init__(connection, model)
         self.has_returning = bool(connection.features.can_return_columns_from_insert)
         self.pop_is_atomic = self.has_returning
         # Django assumes SQLite's historical limit of 999 parameters; builds
@@ -55,8 +57,7 @@ class SQLiteOperations(Operations):
     def lock(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
         if self.has_returning:
             cursor.execute(self.lock_returning_sql, (store, key))
-            row = cursor.fetchone()
-            return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+            return stored_row(cursor.fetchone())
         cursor.execute(self.take_write_lock_sql, (store, key))
         return super().lock(cursor, store, key)
 
@@ -64,5 +65,4 @@ class SQLiteOperations(Operations):
         if not self.has_returning:
             return super().pop(cursor, store, key)
         cursor.execute(self.pop_sql, (store, key))
-        row = cursor.fetchone()
-        return None if row is None else Row(as_bytes(row[0]), row[1], as_mac(row[2]), row[3])
+        return stored_row(cursor.fetchone())

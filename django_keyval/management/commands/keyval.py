@@ -292,10 +292,10 @@ class Command(BaseCommand):
             for name in KeyVal.stores(using=database):
                 self.stdout.write(f"{_printable(name)}\t{KeyVal(name, using=database).count()}")
             return
-        kv = self._existing(store, database)
+        self._existing(store, database)
         for entry in transfer.iter_entries(store, prefix=prefix, using=database):
             try:
-                kind = type(transfer.read_value(entry, kv)).__name__
+                kind = type(transfer.read_value(entry)).__name__
             except CorruptValue:
                 kind = "corrupt"
             fields = [
