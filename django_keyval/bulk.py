@@ -14,6 +14,8 @@ from django_keyval.retry import retry_conflicts
 from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.sql import operations_for
 from django_keyval.sql.base import ITEMS_PAGE, KEYS_PAGE
+from django_keyval.sql.cursors import cursor_for
+from django_keyval.sql.rows import KeyedRow
 from django_keyval.ttl import DEFAULT_TTL, TTL
 
 T = TypeVar("T")
@@ -30,6 +32,25 @@ def _paged(
         if len(page) < chunk:
             return
         after = key_of(page[-1])
+
+
+def stored_page(store: str, prefix: str, after: str | None, using: str | None) -> list[KeyedRow]:
+    """Return up to ITEMS_PAGE live entries of ``store`` under ``prefix`` after the key
+    ``after``, in key order, as stored: their values still serialized and signed."""
+    with cursor_for(db_for_read(store, using)) as (ops, cursor):
+        return ops.items(cursor, store, prefix, time.time(), after, ITEMS_PAGE)
+
+
+def iter_stored(store: str, prefix: str = "", using: str | None = None) -> Iterator[KeyedRow]:
+    """Return an iterator over the live entries of ``store`` under ``prefix``, as stored,
+    in key order: the pages of ``KeyVal.items()`` before decoding (export and ``list``
+    read them so). Memory stays flat; keys written meanwhile may or may not be seen."""
+    store, prefix = validate_key(store, "store name"), validate_key(prefix, "prefix")
+    return _paged(lambda after: stored_page(store, prefix, after, using), ITEMS_PAGE, _key_of)
+
+
+def _key_of(row: KeyedRow) -> str:
+    return row.key
 
 
 class BulkOperations(Handle):
@@ -98,9 +119,7 @@ class BulkOperations(Handle):
             return ops.keys(cursor, store, prefix, time.time(), after, KEYS_PAGE)
 
     def _item_page(self, prefix: str, after: str | None) -> list[tuple[str, Any]]:
-        store = self._store()
-        with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
-            rows = ops.items(cursor, store, prefix, time.time(), after, ITEMS_PAGE)
+        rows = stored_page(self._store(), prefix, after, self._using)
         decode = self._codec.decoder()
         return [(row.key, decode(row.key, row.payload, row.serializer, row.mac)) for row in rows]
 

@@ -29,7 +29,15 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "sql": ("sql",),
     "codec": ("codec", "signing"),
     "facade": ("", "aio", "bulk", "handle", "retry", "routing", "store"),
-    "consumers": ("admin", "apps", "checks", "forms", "management", "transfer"),
+    "consumers": (
+        "admin",
+        "apps",
+        "checks",
+        "export_format",
+        "forms",
+        "management",
+        "transfer",
+    ),
 }
 RANK = {name: rank for rank, name in enumerate(LAYERS)}
 
@@ -58,9 +66,9 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _import_time_nodes(body: list[ast.stmt]) -> list[ast.stmt]:
-    """Return the statements of ``body`` that run on import, looking into if/try blocks."""
-    found: list[ast.stmt] = []
+def _import_time_nodes(body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:
+    """Return the imports of ``body`` that run on import, looking into if/try blocks."""
+    found: list[ast.Import | ast.ImportFrom] = []
     for node in body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             found.append(node)

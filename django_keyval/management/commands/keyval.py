@@ -293,9 +293,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"{_printable(name)}\t{KeyVal(name, using=database).count()}")
             return
         self._existing(store, database)
-        for entry in transfer.iter_entries(store, prefix=prefix, using=database):
+        for entry in transfer.iter_stored(store, prefix, using=database):
             try:
-                kind = type(transfer.read_value(entry)).__name__
+                kind = type(transfer.read_value(store, entry)).__name__
             except CorruptValue:
                 kind = "corrupt"
             fields = [
