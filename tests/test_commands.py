@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import subprocess
@@ -18,6 +19,7 @@ from django.core.management.base import CommandError
 from django.db import connections
 
 from django_keyval import KeyVal
+from django_keyval.management.commands.keyval import Command
 from django_keyval.models import Entry
 
 pytestmark = pytest.mark.django_db
@@ -603,3 +605,12 @@ def test_process_set_and_get_typed_values(child):
     assert ttl is not None and 30 < ttl <= 60
     result = run_manage(child, "keyval", "get", "app", "n", "-v", "0")
     assert (result.returncode, result.stdout, result.stderr) == (0, b"41.5\n", b"")
+
+
+def test_every_subcommand_has_one_handler():
+    command = Command()
+    parser = command.create_parser("manage.py", "keyval")
+    (subparsers,) = [
+        action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+    ]
+    assert set(command._subcommands()) == set(subparsers.choices)
