@@ -42,7 +42,8 @@ class Operations:
     whose expiry is NULL or later than ``now``.
     """
 
-    # Whether pop() is a single statement; if not, callers wrap it in a transaction.
+    # Whether the database has DELETE ... RETURNING: pop() is then pop_sql, one
+    # statement; else lock() and delete_key_sql, which callers wrap in a transaction.
     pop_is_atomic = False
     # How the statements mark parameters (see with_placeholder()).
     placeholder = "%s"
@@ -101,6 +102,10 @@ class Operations:
         "WHERE {store} = %s AND {key} = %s FOR UPDATE"
     )
     delete_key_sql = "DELETE FROM {table} WHERE {store} = %s AND {key} = %s"
+    pop_sql = (
+        "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
+        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
+    )
     upsert_many_sql = (
         "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
         "{updated_at}) VALUES {rows} "
@@ -127,6 +132,9 @@ class Operations:
         "SELECT {id} FROM {table} WHERE {expires_at} <= %s ORDER BY {expires_at} LIMIT %s"
     )
     delete_expired_sql = "DELETE FROM {table} WHERE {id} IN ({ids}) AND {expires_at} <= %s"
+    # One batch of purge_expired() in one statement, taking (now, limit), where the
+    # database has one; None: expired_ids_sql, then delete_expired_sql.
+    purge_sql: str | None = None
     # fmt: on
 
     def __init__(self, connection: BaseDatabaseWrapper, model: type[Model]) -> None:
@@ -137,9 +145,8 @@ class Operations:
         self.names["live"] = self.live.format(**self.names)
         # Placeholders filled per call ({rows}, {keys}, {ids}) survive formatting.
         self.names.update(rows="{rows}", keys="{keys}", ids="{ids}")
-        for attribute in dir(self):
-            if attribute.endswith("_sql"):
-                setattr(self, attribute, getattr(self, attribute).format(**self.names))
+        for attribute, statement in self._statements():
+            setattr(self, attribute, statement.format(**self.names))
         self.max_params = connection.features.max_query_params or 10_000
         # INSERT ... RETURNING: PostgreSQL, SQLite 3.35+, MariaDB 10.5+.
         self.can_return = bool(connection.features.can_return_columns_from_insert)
@@ -151,16 +158,22 @@ class Operations:
         (SQLite's driver takes ``?``) instead of Django's ``%s``."""
         other = copy.copy(self)
         other.placeholder = placeholder
-        for attribute in dir(self):
-            if attribute.endswith("_sql"):
-                setattr(other, attribute, getattr(self, attribute).replace("%s", placeholder))
+        for attribute, statement in self._statements():
+            setattr(other, attribute, statement.replace("%s", placeholder))
         return other
 
     def fixed_statements(self) -> frozenset[str]:
         """Return the statements that are the same on every call (not built per call
         around a list of keys or a range of them)."""
-        statements = (getattr(self, name) for name in dir(self) if name.endswith("_sql"))
-        return frozenset(sql for sql in statements if "{" not in sql)
+        return frozenset(sql for _, sql in self._statements() if "{" not in sql)
+
+    def _statements(self) -> Iterator[tuple[str, str]]:
+        """Yield ``(attribute, statement)`` for each statement (``*_sql``) that is not None."""
+        for attribute in dir(self):
+            if attribute.endswith("_sql"):
+                statement = getattr(self, attribute)
+                if statement is not None:
+                    yield attribute, statement
 
     def sql(self, statement: str) -> str:
         """Return ``statement``, built with ``%s`` for parameters, in this object's style."""
@@ -274,7 +287,11 @@ class Operations:
         return stored_row(cursor.fetchone())
 
     def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
-        """Delete the entry (live or expired) and return it. Run inside a transaction."""
+        """Delete the entry (live or expired) and return it. Unless pop_is_atomic, run
+        inside a transaction."""
+        if self.pop_is_atomic:
+            cursor.execute(self.pop_sql, (store, key))
+            return stored_row(cursor.fetchone())
         row = self.lock(cursor, store, key)
         if row is not None:
             cursor.execute(self.delete_key_sql, (store, key))
@@ -462,6 +479,9 @@ class Operations:
 
         Return how many were deleted and whether more may remain.
         """
+        if self.purge_sql is not None:
+            cursor.execute(self.purge_sql, (now, limit))
+            return int(cursor.rowcount), bool(cursor.rowcount == limit)
         cursor.execute(self.expired_ids_sql, (now, limit))
         ids = [entry_id for (entry_id,) in cursor.fetchall()]
         if not ids:

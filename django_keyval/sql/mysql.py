@@ -11,7 +11,7 @@ from django.db.models import Model
 
 from django_keyval.exceptions import ValueTooLarge
 from django_keyval.sql.base import Operations
-from django_keyval.sql.rows import Encoded, Row, stored_row
+from django_keyval.sql.rows import Encoded
 
 # Tells the caller, through the connection's insert id, whether the statement
 # wrote a new entry: LAST_INSERT_ID(id) when it inserted or replaced an
@@ -60,10 +60,6 @@ class MySQLOperations(Operations):
     )
     append_sql = (
         "UPDATE {table} SET {value} = CONCAT({value}, %s) WHERE {store} = %s AND {key} = %s"
-    )
-    pop_sql = (
-        "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
-        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
     )
     # One batch in one statement, walking the expires_at index in order, so that
     # concurrent purges lock rows in the same order (a deadlock with a writer is
@@ -201,13 +197,3 @@ class MySQLOperations(Operations):
         for key, encoded in entries:
             if len(encoded.payload) > CHECKED_SIZE:
                 self.set(cursor, store, key, encoded, expires_at, now)
-
-    def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
-        if not self.pop_is_atomic:
-            return super().pop(cursor, store, key)
-        cursor.execute(self.pop_sql, (store, key))
-        return stored_row(cursor.fetchone())
-
-    def purge_expired(self, cursor: CursorWrapper, now: float, limit: int) -> tuple[int, bool]:
-        cursor.execute(self.purge_sql, (now, limit))
-        return int(cursor.rowcount), bool(cursor.rowcount == limit)

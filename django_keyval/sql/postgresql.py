@@ -5,10 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db.backends.utils import CursorWrapper
-
 from django_keyval.sql.base import Operations
-from django_keyval.sql.rows import Row, stored_row
 
 
 class PostgreSQLOperations(Operations):
@@ -23,10 +20,6 @@ class PostgreSQLOperations(Operations):
         "WHERE {store} = %s AND {key} = ANY(%s) AND {live}"
     )
     delete_many_sql = "DELETE FROM {table} WHERE {store} = %s AND {key} = ANY(%s) AND {live}"
-    pop_sql = (
-        "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
-        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
-    )
     # One batch in one statement, oldest expiry first. SKIP LOCKED passes over
     # the rows a writer holds (it may be reviving them): the purge never waits
     # for a lock, so it can never be part of a deadlock; those rows are left
@@ -57,13 +50,5 @@ class PostgreSQLOperations(Operations):
     )
     # fmt: on
 
-    def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
-        cursor.execute(self.pop_sql, (store, key))
-        return stored_row(cursor.fetchone())
-
     def keys_in(self, sql: str, batch: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
         return sql, (list(batch),)
-
-    def purge_expired(self, cursor: CursorWrapper, now: float, limit: int) -> tuple[int, bool]:
-        cursor.execute(self.purge_sql, (now, limit))
-        return int(cursor.rowcount), bool(cursor.rowcount == limit)
