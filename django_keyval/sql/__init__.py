@@ -20,7 +20,13 @@ def entry_model() -> type[Model]:
     return apps.get_model("django_keyval", "Entry")
 
 
-def _operations_class(vendor: str) -> type[Operations]:
+def operations_class(vendor: str) -> type[Operations] | None:
+    """Return the Operations class of the database ``vendor`` (a ``connection.vendor``),
+    or None for a database the store does not support.
+
+    Its class attributes and classmethods need no connection to a table, such as
+    the collation the field's migration asks for.
+    """
     if vendor == "postgresql":
         from django_keyval.sql.postgresql import PostgreSQLOperations
 
@@ -33,7 +39,7 @@ def _operations_class(vendor: str) -> type[Operations]:
         from django_keyval.sql.sqlite import SQLiteOperations
 
         return SQLiteOperations
-    return Operations
+    return None
 
 
 def operations_for(connection: BaseDatabaseWrapper) -> Operations:
@@ -41,6 +47,6 @@ def operations_for(connection: BaseDatabaseWrapper) -> Operations:
     cache_key = (connection.alias, connection.vendor)
     ops = _cache.get(cache_key)
     if ops is None:
-        ops_class = _operations_class(connection.vendor)
+        ops_class = operations_class(connection.vendor) or Operations
         ops = _cache[cache_key] = ops_class(connection, entry_model())
     return ops

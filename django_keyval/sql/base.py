@@ -153,6 +153,16 @@ class Operations:
         # What the SELECTs over a range of keys read from (see MySQLOperations).
         self.key_range_source = self.names["table"]
 
+    @classmethod
+    def exact_collation(cls, connection: BaseDatabaseWrapper) -> str | None:
+        """Return the collation that compares and sorts text by code point on
+        ``connection``, or None where the default one does (SQLite's BINARY).
+
+        The store and key columns take it (see fields.ExactCharField), from their
+        first migration on: no table is needed to ask.
+        """
+        return None
+
     def with_placeholder(self, placeholder: str) -> Operations:
         """Return a copy of these statements marking parameters with ``placeholder``
         (SQLite's driver takes ``?``) instead of Django's ``%s``."""

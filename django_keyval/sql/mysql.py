@@ -87,6 +87,14 @@ class MySQLOperations(Operations):
         ]
         self.key_range_source = f"{self.names['table']} FORCE INDEX ({index})"
 
+    @classmethod
+    def exact_collation(cls, connection: BaseDatabaseWrapper) -> str | None:
+        # MySQL's and MariaDB's default collations fold case and accents and ignore
+        # trailing spaces; their binary NO PAD collations do none of that.
+        if connection.mysql_is_mariadb:  # type: ignore[attr-defined]
+            return "utf8mb4_nopad_bin"
+        return "utf8mb4_0900_bin"
+
     def _in_pieces(
         self,
         cursor: CursorWrapper,

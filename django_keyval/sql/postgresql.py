@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
+
 from django_keyval.sql.base import Operations
 
 
@@ -49,6 +51,11 @@ class PostgreSQLOperations(Operations):
         ") AS batch WHERE {table}.{id} = batch.{id}"
     )
     # fmt: on
+
+    @classmethod
+    def exact_collation(cls, connection: BaseDatabaseWrapper) -> str | None:
+        # "C" compares UTF-8 bytes, which sort as code points do.
+        return "C"
 
     def keys_in(self, sql: str, batch: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
         return sql, (list(batch),)
