@@ -10,6 +10,9 @@ from django.db.models import Model
 
 from django_keyval.sql.base import Operations
 
+# The ``connection.vendor`` of each database the store runs on.
+VENDORS = ("sqlite", "postgresql", "mysql")
+
 _cache: dict[tuple[str, str], Operations] = {}
 
 
@@ -40,6 +43,21 @@ def operations_class(vendor: str) -> type[Operations] | None:
 
         return SQLiteOperations
     return None
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Return whether ``exc`` is a deadlock or serialization failure the database rolled back.
+
+    Asks each database's Operations class about the driver's error that Django's
+    ``DatabaseError`` wraps (only its own driver's errors are conflicts to a class).
+    """
+    cause = exc.__cause__
+    if cause is None:
+        return False
+    return any(
+        ops_class is not None and ops_class.is_conflict(cause)
+        for ops_class in map(operations_class, VENDORS)
+    )
 
 
 def operations_for(connection: BaseDatabaseWrapper) -> Operations:

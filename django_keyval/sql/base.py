@@ -163,6 +163,13 @@ class Operations:
         """
         return None
 
+    @classmethod
+    def is_conflict(cls, error: BaseException) -> bool:
+        """Return whether ``error``, raised by this database's driver, is a deadlock or
+        serialization failure the database rolled back (so that retry.py runs the
+        operation again)."""
+        return False
+
     def with_placeholder(self, placeholder: str) -> Operations:
         """Return a copy of these statements marking parameters with ``placeholder``
         (SQLite's driver takes ``?``) instead of Django's ``%s``."""

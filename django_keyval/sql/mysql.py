@@ -38,6 +38,10 @@ def _keep_live(column: str) -> str:
 
 
 class MySQLOperations(Operations):
+    # ER_LOCK_DEADLOCK and ER_LOCK_WAIT_TIMEOUT (which is how a deadlock ends when
+    # innodb_deadlock_detect is off).
+    conflict_errors = frozenset({1213, 1205})
+
     # fmt: off
     insert_sql = (
         "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
@@ -94,6 +98,15 @@ class MySQLOperations(Operations):
         if connection.mysql_is_mariadb:  # type: ignore[attr-defined]
             return "utf8mb4_nopad_bin"
         return "utf8mb4_0900_bin"
+
+    @classmethod
+    def is_conflict(cls, error: BaseException) -> bool:
+        # mysqlclient's errors carry the MySQL error number first.
+        return (
+            type(error).__module__.startswith("MySQLdb")
+            and bool(error.args)
+            and error.args[0] in cls.conflict_errors
+        )
 
     def _in_pieces(
         self,

@@ -12,6 +12,8 @@ from django_keyval.sql.base import Operations
 
 class PostgreSQLOperations(Operations):
     pop_is_atomic = True
+    # The SQLSTATEs deadlock_detected and serialization_failure.
+    conflict_sqlstates = frozenset({"40P01", "40001"})
 
     # fmt: off
     # One statement for any number of keys (an array parameter), where an IN
@@ -56,6 +58,12 @@ class PostgreSQLOperations(Operations):
     def exact_collation(cls, connection: BaseDatabaseWrapper) -> str | None:
         # "C" compares UTF-8 bytes, which sort as code points do.
         return "C"
+
+    @classmethod
+    def is_conflict(cls, error: BaseException) -> bool:
+        # psycopg 3 names the SQLSTATE sqlstate, psycopg2 pgcode.
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        return sqlstate in cls.conflict_sqlstates
 
     def keys_in(self, sql: str, batch: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
         return sql, (list(batch),)
