@@ -78,3 +78,25 @@ def test_each_vendor_knows_only_its_own_drivers_conflicts():
 def test_an_error_without_a_driver_error_is_no_conflict():
     assert not is_conflict(DatabaseError("no cause"))
     assert not is_conflict(ValueError("not from a database"))
+
+
+# Row estimates: the admin's paginator takes them for large tables
+
+
+def estimated_rows(table: str) -> int | None:
+    ops_class = operations_class(connection.vendor)
+    assert ops_class is not None
+    with connection.cursor() as cursor:
+        return ops_class.estimated_rows(cursor, table)
+
+
+def test_the_row_estimate_is_a_number_where_the_database_keeps_one(vendor):
+    estimate = estimated_rows(Entry._meta.db_table)
+    if vendor == "sqlite":
+        assert estimate is None
+    else:
+        assert isinstance(estimate, int)
+
+
+def test_a_missing_table_has_no_row_estimate():
+    assert estimated_rows("no_such_table") is None

@@ -135,6 +135,9 @@ class Operations:
     # One batch of purge_expired() in one statement, taking (now, limit), where the
     # database has one; None: expired_ids_sql, then delete_expired_sql.
     purge_sql: str | None = None
+    # The database's estimate of how many rows a table holds, read without
+    # counting them; None where it keeps none (SQLite). See estimated_rows().
+    estimate_sql: str | None = None
     # fmt: on
 
     def __init__(self, connection: BaseDatabaseWrapper, model: type[Model]) -> None:
@@ -162,6 +165,16 @@ class Operations:
         first migration on: no table is needed to ask.
         """
         return None
+
+    @classmethod
+    def estimated_rows(cls, cursor: CursorWrapper, table: str) -> int | None:
+        """Return the database's estimate of how many rows ``table`` (its name in the
+        database) holds, or None where it keeps none."""
+        if cls.estimate_sql is None:
+            return None
+        cursor.execute(cls.estimate_sql, (table,))
+        row = cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
 
     @classmethod
     def is_conflict(cls, error: BaseException) -> bool:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
 from django_keyval.sql.base import Operations
 
@@ -52,12 +53,19 @@ class PostgreSQLOperations(Operations):
         "SELECT {id} FROM {table} ORDER BY {id} LIMIT %s FOR UPDATE"
         ") AS batch WHERE {table}.{id} = batch.{id}"
     )
+    # The planner's row estimate, refreshed by ANALYZE and autovacuum (-1: never analyzed).
+    estimate_sql = "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)"
     # fmt: on
 
     @classmethod
     def exact_collation(cls, connection: BaseDatabaseWrapper) -> str | None:
         # "C" compares UTF-8 bytes, which sort as code points do.
         return "C"
+
+    @classmethod
+    def estimated_rows(cls, cursor: CursorWrapper, table: str) -> int | None:
+        # to_regclass() reads an SQL name: quoted, as Django quotes the table's.
+        return super().estimated_rows(cursor, cursor.db.ops.quote_name(table))
 
     @classmethod
     def is_conflict(cls, error: BaseException) -> bool:
