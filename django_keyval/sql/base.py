@@ -1,4 +1,10 @@
-"""Portable SQL on the entry table; vendor modules override what their database does better."""
+"""The statements on the entry table, and the vendor facts each database class overrides.
+
+The statements here are PostgreSQL's and SQLite's (INSERT ... ON CONFLICT,
+RETURNING). sql/postgresql.py, sql/sqlite.py and sql/mysql.py subclass
+Operations and override what their database writes or does differently:
+statements, flags, and classmethods such as exact_collation().
+"""
 
 from __future__ import annotations
 
@@ -40,6 +46,32 @@ class Operations:
     Each method takes a cursor and the values it needs (``now`` is the
     caller's ``time.time()``); none opens a transaction. A live entry is one
     whose expiry is NULL or later than ``now``.
+
+    How a statement is declared: a class attribute whose name ends in
+    ``_sql`` (None for one the database does without, such as purge_sql),
+    written with Django's ``%s`` for parameters and ``{name}`` fields for
+    names: ``{table}``, the columns (``{id}``, ``{store}``, ``{key}``,
+    ``{value}``, ``{serializer}``, ``{mac}``, ``{expires_at}``,
+    ``{updated_at}``) and ``{live}``, the condition of a live entry.
+    __init__ formats every statement once, with the names quoted for the
+    connection, and sets the result on the instance. Three fields survive
+    that formatting, for the statements built around a list on each call:
+    ``{rows}`` (the VALUES of upsert_many_sql), ``{keys}`` (the IN lists of
+    get_many_sql and delete_many_sql) and ``{ids}`` (delete_expired_sql). The
+    method running such a statement fills its field with ``%s`` marks and
+    passes the result through sql(), as it does the statements over a range
+    of keys (see key_range()), which are built per call from ``self.names``.
+
+    SQLite's driver takes ``?``, not ``%s``: sql/cursors.py runs a copy of
+    these operations made once by with_placeholder("?"), whose statements
+    already have ``?`` (Django's own cursor, which needs ``%s``, runs this
+    object's while queries are logged). On PostgreSQL with prepared
+    statements on, sql/cursors.py's PreparingCursor lets psycopg prepare
+    fixed_statements(), the statements without a surviving field, and runs
+    the ones built per call unprepared.
+
+    The classmethods (exact_collation(), estimated_rows(), is_conflict()) say
+    what needs no entry table, reached through sql.operations_class().
     """
 
     # Whether the database has DELETE ... RETURNING: pop() is then pop_sql, one
@@ -146,7 +178,7 @@ class Operations:
         self.names = {name: quote(name) for name in columns}
         self.names["table"] = quote(model._meta.db_table)
         self.names["live"] = self.live.format(**self.names)
-        # Placeholders filled per call ({rows}, {keys}, {ids}) survive formatting.
+        # The fields filled per call ({rows}, {keys}, {ids}) survive formatting.
         self.names.update(rows="{rows}", keys="{keys}", ids="{ids}")
         for attribute, statement in self._statements():
             setattr(self, attribute, statement.format(**self.names))

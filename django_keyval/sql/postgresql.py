@@ -1,4 +1,4 @@
-"""What PostgreSQL does better: pop() in one statement, rows locked in batches."""
+"""What PostgreSQL does better: one statement for any list of keys, rows locked in batches."""
 
 from __future__ import annotations
 
