@@ -1,15 +1,25 @@
-"""What each database does its own way, as sql/ says it: collations, conflicts, row estimates."""
+"""What each database does its own way, as sql/ says it (collations, conflicts, row
+estimates), and what a database the store does not support gets."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, connection
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.db import DatabaseError, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
+from django_keyval import KeyVal
+from django_keyval.checks import check_databases
 from django_keyval.models import Entry
-from django_keyval.sql import is_conflict, operations_class
+from django_keyval.sql import cursors, is_conflict, operations_class, operations_for
 from django_keyval.sql.mysql import MySQLOperations
 from django_keyval.sql.postgresql import PostgreSQLOperations
 
@@ -100,3 +110,122 @@ def test_the_row_estimate_is_a_number_where_the_database_keeps_one(vendor):
 
 def test_a_missing_table_has_no_row_estimate():
     assert estimated_rows("no_such_table") is None
+
+
+# A database the store does not support
+
+
+@contextlib.contextmanager
+def vendor_of(alias: str, vendor: str) -> Iterator[BaseDatabaseWrapper]:
+    """Make the connection ``alias`` say its database is ``vendor`` until the block ends.
+
+    Its kept cursors are dropped, as a new connection has none: the store looks
+    the vendor up when it makes them.
+    """
+    connection = connections[alias]
+    connection.vendor = vendor
+    kept = connection.__dict__.pop(cursors._ATTRIBUTE, None)
+    try:
+        yield connection
+    finally:
+        del connection.vendor
+        connection.__dict__.pop(cursors._ATTRIBUTE, None)
+        if kept is not None:
+            setattr(connection, cursors._ATTRIBUTE, kept)
+
+
+UNSUPPORTED = (
+    "The database 'default' is 'oracle', which django-keyval does not support: it runs on "
+    "SQLite, PostgreSQL, MySQL and MariaDB."
+)
+
+
+def test_operations_on_an_unsupported_database_are_improperly_configured():
+    with vendor_of("default", "oracle") as faked, pytest.raises(ImproperlyConfigured) as raised:
+        operations_for(faked)
+    assert str(raised.value) == UNSUPPORTED
+
+
+def test_the_first_operation_on_an_unsupported_database_is_improperly_configured():
+    with vendor_of("default", "oracle"), pytest.raises(ImproperlyConfigured) as raised:
+        KeyVal("s").set("k", 1)
+    assert str(raised.value) == UNSUPPORTED
+
+
+def test_the_store_works_again_once_the_database_is_supported():
+    with vendor_of("default", "oracle"), pytest.raises(ImproperlyConfigured):
+        KeyVal("s").get("k")
+    KeyVal("s").set("k", 1)
+    assert KeyVal("s").get("k") == 1
+
+
+def test_an_unsupported_database_takes_no_collation():
+    with vendor_of("default", "oracle") as faked:
+        field = Entry._meta.get_field("key")
+        assert field.db_parameters(faked)["collation"] is None
+
+
+class EntryOnDefaultRouter:
+    """Keeps the entry table on "default" only."""
+
+    def allow_migrate(self, db: str, app_label: str, **hints: Any) -> bool | None:
+        return db == "default" if app_label == "django_keyval" else None
+
+
+def test_an_unsupported_database_the_store_can_be_routed_to_is_e007():
+    with vendor_of("other", "oracle"):
+        errors = check_databases(databases=["default", "other"])
+    assert len(errors) == 1, errors
+    (error,) = errors
+    assert error.id == "django_keyval.E007"
+    assert error.level == checks.ERROR
+    assert error.msg == (
+        "The database 'other' is 'oracle', which django-keyval does not support: it runs on "
+        "SQLite, PostgreSQL, MySQL and MariaDB."
+    )
+    assert error.hint == (
+        "Route the store to another database with KEYVAL['DATABASE'], or keep its table off "
+        "'other' with a database router's allow_migrate()."
+    )
+
+
+def test_supported_databases_pass_the_database_check():
+    assert check_databases(databases=["default", "other"]) == []
+
+
+def test_the_database_check_looks_only_at_the_databases_django_names():
+    with vendor_of("other", "oracle"):
+        assert check_databases(databases=None) == []
+        assert check_databases(databases=["default"]) == []
+
+
+def test_an_unsupported_database_besides_keyval_database_passes(settings):
+    settings.KEYVAL = {"DATABASE": "default"}
+    with vendor_of("other", "oracle"):
+        assert check_databases(databases=["default", "other"]) == []
+
+
+def test_an_unsupported_keyval_database_is_e007(settings):
+    settings.KEYVAL = {"DATABASE": "other"}
+    with vendor_of("other", "oracle"):
+        assert [e.id for e in check_databases(databases=["other"])] == ["django_keyval.E007"]
+
+
+def test_an_unsupported_database_the_routers_keep_the_table_off_passes(settings):
+    settings.DATABASE_ROUTERS = ["tests.test_vendors.EntryOnDefaultRouter"]
+    with vendor_of("other", "oracle"):
+        assert check_databases(databases=["default", "other"]) == []
+
+
+# Django's own database checks query MySQL's server.
+@pytest.mark.django_db(databases=["default", "other"])
+def test_check_command_with_the_database_reports_e007():
+    with vendor_of("other", "oracle"), pytest.raises(SystemCheckError) as raised:
+        call_command("check", databases=["other"])
+    assert "django_keyval.E007" in str(raised.value)
+
+
+def test_check_command_without_a_database_skips_e007(capsys):
+    with vendor_of("other", "oracle"):
+        call_command("check")
+    assert "django_keyval.E007" not in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
@@ -12,6 +13,7 @@ from django_keyval.sql.base import Operations
 
 # The ``connection.vendor`` of each database the store runs on.
 VENDORS = ("sqlite", "postgresql", "mysql")
+SUPPORTED = "SQLite, PostgreSQL, MySQL and MariaDB"
 
 _cache: dict[tuple[str, str], Operations] = {}
 
@@ -45,6 +47,14 @@ def operations_class(vendor: str) -> type[Operations] | None:
     return None
 
 
+def unsupported(alias: str, vendor: str) -> str:
+    """Return the sentence that says the store cannot run on database ``alias``."""
+    return (
+        f"The database {alias!r} is {vendor!r}, which django-keyval does not support: "
+        f"it runs on {SUPPORTED}."
+    )
+
+
 def is_conflict(exc: BaseException) -> bool:
     """Return whether ``exc`` is a deadlock or serialization failure the database rolled back.
 
@@ -61,10 +71,15 @@ def is_conflict(exc: BaseException) -> bool:
 
 
 def operations_for(connection: BaseDatabaseWrapper) -> Operations:
-    """Return the statements for ``connection``'s database, built once per alias."""
+    """Return the statements for ``connection``'s database, built once per alias.
+
+    Raise ImproperlyConfigured for a database the store does not support.
+    """
     cache_key = (connection.alias, connection.vendor)
     ops = _cache.get(cache_key)
     if ops is None:
-        ops_class = operations_class(connection.vendor) or Operations
+        ops_class = operations_class(connection.vendor)
+        if ops_class is None:
+            raise ImproperlyConfigured(unsupported(connection.alias, connection.vendor))
         ops = _cache[cache_key] = ops_class(connection, entry_model())
     return ops
