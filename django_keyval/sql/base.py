@@ -20,7 +20,15 @@ from django.db.models import Model
 
 from django_keyval.exceptions import KeyValError
 from django_keyval.keys import prefix_upper_bound
-from django_keyval.sql.rows import Encoded, KeyedRow, Row, as_bytes, as_mac, keyed_rows, stored_row
+from django_keyval.sql.rows import (
+    Encoded,
+    KeyedRow,
+    Row,
+    as_encoded,
+    keyed_rows,
+    keyed_values,
+    stored_row,
+)
 
 T = TypeVar("T")
 
@@ -253,7 +261,7 @@ class Operations:
             return None
         payload, serializer, mac = row
         if type(payload) is not bytes or (mac is not None and type(mac) is not bytes):
-            return Encoded(as_bytes(payload), serializer, as_mac(mac))  # psycopg2's memoryview
+            return as_encoded(row)  # psycopg2's memoryview
         return Encoded._make(row)
 
     def exists(self, cursor: CursorWrapper, store: str, key: str, now: float) -> bool:
@@ -396,7 +404,7 @@ class Operations:
             fetched = cursor.fetchall()
             if fetched and not isinstance(fetched[0][1], bytes):
                 # psycopg2 reads BLOBs as memoryview; the other drivers give bytes.
-                fetched = [(k, as_bytes(p), s, as_mac(mac)) for k, p, s, mac in fetched]
+                fetched = keyed_values(fetched)
             rows += fetched
         return rows
 
