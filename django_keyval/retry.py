@@ -11,6 +11,9 @@ from typing import ParamSpec, TypeVar
 
 from django.db import DatabaseError, connections
 
+# Whether an error is a conflict is for sql/ to say; importable from here as before.
+from django_keyval.sql import is_conflict as is_conflict
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -22,29 +25,6 @@ logger = logging.getLogger(__name__)
 ATTEMPTS = 10
 BACKOFF = 0.01
 MAX_BACKOFF = 0.5
-
-# PostgreSQL's SQLSTATEs deadlock_detected and serialization_failure.
-_PG_CONFLICTS = frozenset({"40P01", "40001"})
-# MySQL's and MariaDB's ER_LOCK_DEADLOCK and ER_LOCK_WAIT_TIMEOUT (which is how a
-# deadlock ends when innodb_deadlock_detect is off).
-_MYSQL_CONFLICTS = frozenset({1213, 1205})
-
-
-def is_conflict(exc: BaseException) -> bool:
-    """Return whether ``exc`` is a deadlock or serialization failure the database rolled back.
-
-    Looks at the driver's error that Django's ``DatabaseError`` wraps: its
-    SQLSTATE (psycopg 3, psycopg2) or its MySQL error number (mysqlclient).
-    """
-    cause = exc.__cause__
-    if cause is None:
-        return False
-    sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
-    if sqlstate is not None:
-        return sqlstate in _PG_CONFLICTS
-    if type(cause).__module__.startswith("MySQLdb"):
-        return bool(cause.args) and cause.args[0] in _MYSQL_CONFLICTS
-    return False
 
 
 def _in_transaction() -> bool:

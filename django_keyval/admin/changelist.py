@@ -14,19 +14,11 @@ from django.db.models import BinaryField, Case, F, Func, IntegerField, Q, QueryS
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject, cached_property
 
+from django_keyval.sql import operations_class
+
 # The change list decodes values of at most this many bytes for its preview;
 # larger ones are left in the database (a page could otherwise carry 100 x 8 MiB).
 PREVIEW_MAX_BYTES = 64 * 1024
-
-# fmt: off
-# The planner's row estimate, refreshed by ANALYZE and autovacuum (-1: never analyzed).
-POSTGRESQL_ESTIMATE_SQL = "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)"
-# InnoDB's estimate from its index statistics; it can be off by tens of percent.
-MYSQL_ESTIMATE_SQL = (
-    "SELECT TABLE_ROWS FROM information_schema.TABLES "
-    "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
-)
-# fmt: on
 
 
 class _ByteLength(Func):
@@ -58,17 +50,11 @@ class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]
 
 def _estimated_rows(queryset: QuerySet[Any]) -> int | None:
     connection = connections[queryset.db]
-    table = queryset.model._meta.db_table
-    if connection.vendor == "postgresql":
-        sql, params = POSTGRESQL_ESTIMATE_SQL, [connection.ops.quote_name(table)]
-    elif connection.vendor == "mysql":
-        sql, params = MYSQL_ESTIMATE_SQL, [table]
-    else:
+    ops_class = operations_class(connection.vendor)
+    if ops_class is None:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return None if row is None or row[0] is None else int(row[0])
+        return ops_class.estimated_rows(cursor, queryset.model._meta.db_table)
 
 
 class StatusFilter(admin.SimpleListFilter):

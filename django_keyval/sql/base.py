@@ -1,4 +1,10 @@
-"""Portable SQL on the entry table; vendor modules override what their database does better."""
+"""The statements on the entry table, and the vendor facts each database class overrides.
+
+The statements here are PostgreSQL's and SQLite's (INSERT ... ON CONFLICT,
+RETURNING). sql/postgresql.py, sql/sqlite.py and sql/mysql.py subclass
+Operations and override what their database writes or does differently:
+statements, flags, and classmethods such as exact_collation().
+"""
 
 from __future__ import annotations
 
@@ -14,7 +20,15 @@ from django.db.models import Model
 
 from django_keyval.exceptions import KeyValError
 from django_keyval.keys import prefix_upper_bound
-from django_keyval.sql.rows import Encoded, KeyedRow, Row, as_bytes, as_mac, keyed_rows, stored_row
+from django_keyval.sql.rows import (
+    Encoded,
+    KeyedRow,
+    Row,
+    as_encoded,
+    keyed_rows,
+    keyed_values,
+    stored_row,
+)
 
 T = TypeVar("T")
 
@@ -40,9 +54,36 @@ class Operations:
     Each method takes a cursor and the values it needs (``now`` is the
     caller's ``time.time()``); none opens a transaction. A live entry is one
     whose expiry is NULL or later than ``now``.
+
+    How a statement is declared: a class attribute whose name ends in
+    ``_sql`` (None for one the database does without, such as purge_sql),
+    written with Django's ``%s`` for parameters and ``{name}`` fields for
+    names: ``{table}``, the columns (``{id}``, ``{store}``, ``{key}``,
+    ``{value}``, ``{serializer}``, ``{mac}``, ``{expires_at}``,
+    ``{updated_at}``) and ``{live}``, the condition of a live entry.
+    __init__ formats every statement once, with the names quoted for the
+    connection, and sets the result on the instance. Three fields survive
+    that formatting, for the statements built around a list on each call:
+    ``{rows}`` (the VALUES of upsert_many_sql), ``{keys}`` (the IN lists of
+    get_many_sql and delete_many_sql) and ``{ids}`` (delete_expired_sql). The
+    method running such a statement fills its field with ``%s`` marks and
+    passes the result through sql(), as it does the statements over a range
+    of keys (see key_range()), which are built per call from ``self.names``.
+
+    SQLite's driver takes ``?``, not ``%s``: sql/cursors.py runs a copy of
+    these operations made once by with_placeholder("?"), whose statements
+    already have ``?`` (Django's own cursor, which needs ``%s``, runs this
+    object's while queries are logged). On PostgreSQL with prepared
+    statements on, sql/cursors.py's PreparingCursor lets psycopg prepare
+    fixed_statements(), the statements without a surviving field, and runs
+    the ones built per call unprepared.
+
+    The classmethods (exact_collation(), estimated_rows(), is_conflict()) say
+    what needs no entry table, reached through sql.operations_class().
     """
 
-    # Whether pop() is a single statement; if not, callers wrap it in a transaction.
+    # Whether the database has DELETE ... RETURNING: pop() is then pop_sql, one
+    # statement; else lock() and delete_key_sql, which callers wrap in a transaction.
     pop_is_atomic = False
     # How the statements mark parameters (see with_placeholder()).
     placeholder = "%s"
@@ -101,6 +142,10 @@ class Operations:
         "WHERE {store} = %s AND {key} = %s FOR UPDATE"
     )
     delete_key_sql = "DELETE FROM {table} WHERE {store} = %s AND {key} = %s"
+    pop_sql = (
+        "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
+        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
+    )
     upsert_many_sql = (
         "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
         "{updated_at}) VALUES {rows} "
@@ -127,6 +172,12 @@ class Operations:
         "SELECT {id} FROM {table} WHERE {expires_at} <= %s ORDER BY {expires_at} LIMIT %s"
     )
     delete_expired_sql = "DELETE FROM {table} WHERE {id} IN ({ids}) AND {expires_at} <= %s"
+    # One batch of purge_expired() in one statement, taking (now, limit), where the
+    # database has one; None: expired_ids_sql, then delete_expired_sql.
+    purge_sql: str | None = None
+    # The database's estimate of how many rows a table holds, read without
+    # counting them; None where it keeps none (SQLite). See estimated_rows().
+    estimate_sql: str | None = None
     # fmt: on
 
     def __init__(self, connection: BaseDatabaseWrapper, model: type[Model]) -> None:
@@ -135,32 +186,64 @@ class Operations:
         self.names = {name: quote(name) for name in columns}
         self.names["table"] = quote(model._meta.db_table)
         self.names["live"] = self.live.format(**self.names)
-        # Placeholders filled per call ({rows}, {keys}, {ids}) survive formatting.
+        # The fields filled per call ({rows}, {keys}, {ids}) survive formatting.
         self.names.update(rows="{rows}", keys="{keys}", ids="{ids}")
-        for attribute in dir(self):
-            if attribute.endswith("_sql"):
-                setattr(self, attribute, getattr(self, attribute).format(**self.names))
+        for attribute, statement in self._statements():
+            setattr(self, attribute, statement.format(**self.names))
         self.max_params = connection.features.max_query_params or 10_000
         # INSERT ... RETURNING: PostgreSQL, SQLite 3.35+, MariaDB 10.5+.
         self.can_return = bool(connection.features.can_return_columns_from_insert)
         # What the SELECTs over a range of keys read from (see MySQLOperations).
         self.key_range_source = self.names["table"]
 
+    @classmethod
+    def exact_collation(cls, connection: BaseDatabaseWrapper) -> str | None:
+        """Return the collation that compares and sorts text by code point on
+        ``connection``, or None where the default one does (SQLite's BINARY).
+
+        The store and key columns take it (see fields.ExactCharField), from their
+        first migration on: no table is needed to ask.
+        """
+        return None
+
+    @classmethod
+    def estimated_rows(cls, cursor: CursorWrapper, table: str) -> int | None:
+        """Return the database's estimate of how many rows ``table`` (its name in the
+        database) holds, or None where it keeps none."""
+        if cls.estimate_sql is None:
+            return None
+        cursor.execute(cls.estimate_sql, (table,))
+        row = cursor.fetchone()
+        return None if row is None or row[0] is None else int(row[0])
+
+    @classmethod
+    def is_conflict(cls, error: BaseException) -> bool:
+        """Return whether ``error``, raised by this database's driver, is a deadlock or
+        serialization failure the database rolled back (so that retry.py runs the
+        operation again)."""
+        return False
+
     def with_placeholder(self, placeholder: str) -> Operations:
         """Return a copy of these statements marking parameters with ``placeholder``
         (SQLite's driver takes ``?``) instead of Django's ``%s``."""
         other = copy.copy(self)
         other.placeholder = placeholder
-        for attribute in dir(self):
-            if attribute.endswith("_sql"):
-                setattr(other, attribute, getattr(self, attribute).replace("%s", placeholder))
+        for attribute, statement in self._statements():
+            setattr(other, attribute, statement.replace("%s", placeholder))
         return other
 
     def fixed_statements(self) -> frozenset[str]:
         """Return the statements that are the same on every call (not built per call
         around a list of keys or a range of them)."""
-        statements = (getattr(self, name) for name in dir(self) if name.endswith("_sql"))
-        return frozenset(sql for sql in statements if "{" not in sql)
+        return frozenset(sql for _, sql in self._statements() if "{" not in sql)
+
+    def _statements(self) -> Iterator[tuple[str, str]]:
+        """Yield ``(attribute, statement)`` for each statement (``*_sql``) that is not None."""
+        for attribute in dir(self):
+            if attribute.endswith("_sql"):
+                statement = getattr(self, attribute)
+                if statement is not None:
+                    yield attribute, statement
 
     def sql(self, statement: str) -> str:
         """Return ``statement``, built with ``%s`` for parameters, in this object's style."""
@@ -178,7 +261,7 @@ class Operations:
             return None
         payload, serializer, mac = row
         if type(payload) is not bytes or (mac is not None and type(mac) is not bytes):
-            return Encoded(as_bytes(payload), serializer, as_mac(mac))  # psycopg2's memoryview
+            return as_encoded(row)  # psycopg2's memoryview
         return Encoded._make(row)
 
     def exists(self, cursor: CursorWrapper, store: str, key: str, now: float) -> bool:
@@ -274,7 +357,11 @@ class Operations:
         return stored_row(cursor.fetchone())
 
     def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
-        """Delete the entry (live or expired) and return it. Run inside a transaction."""
+        """Delete the entry (live or expired) and return it. Unless pop_is_atomic, run
+        inside a transaction."""
+        if self.pop_is_atomic:
+            cursor.execute(self.pop_sql, (store, key))
+            return stored_row(cursor.fetchone())
         row = self.lock(cursor, store, key)
         if row is not None:
             cursor.execute(self.delete_key_sql, (store, key))
@@ -317,7 +404,7 @@ class Operations:
             fetched = cursor.fetchall()
             if fetched and not isinstance(fetched[0][1], bytes):
                 # psycopg2 reads BLOBs as memoryview; the other drivers give bytes.
-                fetched = [(k, as_bytes(p), s, as_mac(mac)) for k, p, s, mac in fetched]
+                fetched = keyed_values(fetched)
             rows += fetched
         return rows
 
@@ -462,6 +549,9 @@ class Operations:
 
         Return how many were deleted and whether more may remain.
         """
+        if self.purge_sql is not None:
+            cursor.execute(self.purge_sql, (now, limit))
+            return int(cursor.rowcount), bool(cursor.rowcount == limit)
         cursor.execute(self.expired_ids_sql, (now, limit))
         ids = [entry_id for (entry_id,) in cursor.fetchall()]
         if not ids:

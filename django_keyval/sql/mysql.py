@@ -11,7 +11,7 @@ from django.db.models import Model
 
 from django_keyval.exceptions import ValueTooLarge
 from django_keyval.sql.base import Operations
-from django_keyval.sql.rows import Encoded, Row, stored_row
+from django_keyval.sql.rows import Encoded
 
 # Tells the caller, through the connection's insert id, whether the statement
 # wrote a new entry: LAST_INSERT_ID(id) when it inserted or replaced an
@@ -38,6 +38,10 @@ def _keep_live(column: str) -> str:
 
 
 class MySQLOperations(Operations):
+    # ER_LOCK_DEADLOCK and ER_LOCK_WAIT_TIMEOUT (which is how a deadlock ends when
+    # innodb_deadlock_detect is off).
+    conflict_errors = frozenset({1213, 1205})
+
     # fmt: off
     insert_sql = (
         "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
@@ -61,10 +65,6 @@ class MySQLOperations(Operations):
     append_sql = (
         "UPDATE {table} SET {value} = CONCAT({value}, %s) WHERE {store} = %s AND {key} = %s"
     )
-    pop_sql = (
-        "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
-        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
-    )
     # One batch in one statement, walking the expires_at index in order, so that
     # concurrent purges lock rows in the same order (a deadlock with a writer is
     # retried, see retry.py).
@@ -75,6 +75,11 @@ class MySQLOperations(Operations):
     flush_sql = "DELETE FROM {table} WHERE {store} = %s ORDER BY {store}, {key} LIMIT %s"
     flush_all_sql = "DELETE FROM {table} ORDER BY {id} LIMIT %s"
     max_packet_sql = "SELECT @@max_allowed_packet"
+    # InnoDB's estimate from its index statistics; it can be off by tens of percent.
+    estimate_sql = (
+        "SELECT TABLE_ROWS FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
+    )
     # fmt: on
 
     def __init__(self, connection: BaseDatabaseWrapper, model: type[Model]) -> None:
@@ -90,6 +95,23 @@ class MySQLOperations(Operations):
             if getattr(constraint, "fields", None) == ("store", "key")
         ]
         self.key_range_source = f"{self.names['table']} FORCE INDEX ({index})"
+
+    @classmethod
+    def exact_collation(cls, connection: BaseDatabaseWrapper) -> str | None:
+        # MySQL's and MariaDB's default collations fold case and accents and ignore
+        # trailing spaces; their binary NO PAD collations do none of that.
+        if connection.mysql_is_mariadb:  # type: ignore[attr-defined]
+            return "utf8mb4_nopad_bin"
+        return "utf8mb4_0900_bin"
+
+    @classmethod
+    def is_conflict(cls, error: BaseException) -> bool:
+        # mysqlclient's errors carry the MySQL error number first.
+        return (
+            type(error).__module__.startswith("MySQLdb")
+            and bool(error.args)
+            and error.args[0] in cls.conflict_errors
+        )
 
     def _in_pieces(
         self,
@@ -201,13 +223,3 @@ class MySQLOperations(Operations):
         for key, encoded in entries:
             if len(encoded.payload) > CHECKED_SIZE:
                 self.set(cursor, store, key, encoded, expires_at, now)
-
-    def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
-        if not self.pop_is_atomic:
-            return super().pop(cursor, store, key)
-        cursor.execute(self.pop_sql, (store, key))
-        return stored_row(cursor.fetchone())
-
-    def purge_expired(self, cursor: CursorWrapper, now: float, limit: int) -> tuple[int, bool]:
-        cursor.execute(self.purge_sql, (now, limit))
-        return int(cursor.rowcount), bool(cursor.rowcount == limit)

@@ -1,18 +1,20 @@
-"""What PostgreSQL does better: pop() in one statement, rows locked in batches."""
+"""What PostgreSQL does better: one statement for any list of keys, rows locked in batches."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 from django_keyval.sql.base import Operations
-from django_keyval.sql.rows import Row, stored_row
 
 
 class PostgreSQLOperations(Operations):
     pop_is_atomic = True
+    # The SQLSTATEs deadlock_detected and serialization_failure.
+    conflict_sqlstates = frozenset({"40P01", "40001"})
 
     # fmt: off
     # One statement for any number of keys (an array parameter), where an IN
@@ -23,10 +25,6 @@ class PostgreSQLOperations(Operations):
         "WHERE {store} = %s AND {key} = ANY(%s) AND {live}"
     )
     delete_many_sql = "DELETE FROM {table} WHERE {store} = %s AND {key} = ANY(%s) AND {live}"
-    pop_sql = (
-        "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
-        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
-    )
     # One batch in one statement, oldest expiry first. SKIP LOCKED passes over
     # the rows a writer holds (it may be reviving them): the purge never waits
     # for a lock, so it can never be part of a deadlock; those rows are left
@@ -55,15 +53,25 @@ class PostgreSQLOperations(Operations):
         "SELECT {id} FROM {table} ORDER BY {id} LIMIT %s FOR UPDATE"
         ") AS batch WHERE {table}.{id} = batch.{id}"
     )
+    # The planner's row estimate, refreshed by ANALYZE and autovacuum (-1: never analyzed).
+    estimate_sql = "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)"
     # fmt: on
 
-    def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
-        cursor.execute(self.pop_sql, (store, key))
-        return stored_row(cursor.fetchone())
+    @classmethod
+    def exact_collation(cls, connection: BaseDatabaseWrapper) -> str | None:
+        # "C" compares UTF-8 bytes, which sort as code points do.
+        return "C"
+
+    @classmethod
+    def estimated_rows(cls, cursor: CursorWrapper, table: str) -> int | None:
+        # to_regclass() reads an SQL name: quoted, as Django quotes the table's.
+        return super().estimated_rows(cursor, cursor.db.ops.quote_name(table))
+
+    @classmethod
+    def is_conflict(cls, error: BaseException) -> bool:
+        # psycopg 3 names the SQLSTATE sqlstate, psycopg2 pgcode.
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        return sqlstate in cls.conflict_sqlstates
 
     def keys_in(self, sql: str, batch: Sequence[str]) -> tuple[str, tuple[Any, ...]]:
         return sql, (list(batch),)
-
-    def purge_expired(self, cursor: CursorWrapper, now: float, limit: int) -> tuple[int, bool]:
-        cursor.execute(self.purge_sql, (now, limit))
-        return int(cursor.rowcount), bool(cursor.rowcount == limit)

@@ -49,6 +49,21 @@ def as_mac(data: Any) -> bytes | None:
     return None if data is None else as_bytes(data)
 
 
+def as_encoded(fetched: Sequence[Any]) -> Encoded:
+    """Return the ``(value, serializer, mac)`` columns of one fetched row as Encoded."""
+    payload, serializer, mac = fetched
+    return Encoded(as_bytes(payload), serializer, as_mac(mac))
+
+
+def keyed_values(fetched: Iterable[Sequence[Any]]) -> list[tuple[str, bytes, str, bytes | None]]:
+    """Return fetched ``(key, value, serializer, mac)`` columns with the value and mac as
+    bytes."""
+    return [
+        (key, as_bytes(payload), serializer, as_mac(mac))
+        for key, payload, serializer, mac in fetched
+    ]
+
+
 def stored_row(fetched: Sequence[Any] | None) -> Row | None:
     """Return the ``(value, serializer, mac, expires_at)`` columns of one fetched row as a
     Row, or None when nothing was fetched."""

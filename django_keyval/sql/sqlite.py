@@ -30,16 +30,12 @@ class SQLiteOperations(Operations):
         "SELECT {value}, {serializer}, {mac}, {expires_at} FROM {table} "
         "WHERE {store} = %s AND {key} = %s"
     )
-    pop_sql = (
-        "DELETE FROM {table} WHERE {store} = %s AND {key} = %s "
-        "RETURNING {value}, {serializer}, {mac}, {expires_at}"
-    )
     # fmt: on
 
     def __init__(self, connection: BaseDatabaseWrapper, model: type[Model]) -> None:
         super().__init__(connection, model)
-        self.has_returning = bool(connection.features.can_return_columns_from_insert)
-        self.pop_is_atomic = self.has_returning
+        # RETURNING came with SQLite 3.35, for DELETE as for INSERT.
+        self.pop_is_atomic = self.can_return
         # Django assumes SQLite's historical limit of 999 parameters; builds
         # since 3.32 allow 32766, and Python 3.11+ can ask.
         getlimit = getattr(connection.connection, "getlimit", None)
@@ -55,14 +51,8 @@ class SQLiteOperations(Operations):
             time.sleep(seconds)
 
     def lock(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
-        if self.has_returning:
+        if self.can_return:
             cursor.execute(self.lock_returning_sql, (store, key))
             return stored_row(cursor.fetchone())
         cursor.execute(self.take_write_lock_sql, (store, key))
         return super().lock(cursor, store, key)
-
-    def pop(self, cursor: CursorWrapper, store: str, key: str) -> Row | None:
-        if not self.has_returning:
-            return super().pop(cursor, store, key)
-        cursor.execute(self.pop_sql, (store, key))
-        return stored_row(cursor.fetchone())
