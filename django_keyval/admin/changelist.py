@@ -51,8 +51,8 @@ class EstimatedCountPaginator(Paginator):  # type: ignore[type-arg]
 def _estimated_rows(queryset: QuerySet[Any]) -> int | None:
     connection = connections[queryset.db]
     ops_class = operations_class(connection.vendor)
-    if ops_class is None:
-        return None
+    if ops_class is None or ops_class.estimate_sql is None:
+        return None  # No cursor at all where the database keeps no estimate.
     with connection.cursor() as cursor:
         return ops_class.estimated_rows(cursor, queryset.model._meta.db_table)
 
