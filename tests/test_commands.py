@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from django.db import connections
 
 from django_keyval import KeyVal
 from django_keyval.models import Entry
+from tests.helpers import WRONG_MAC, expire, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -31,10 +31,6 @@ def keyval(*args: str, **options: Any) -> tuple[str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
     call_command("keyval", *args, stdout=stdout, stderr=stderr, **options)
     return stdout.getvalue(), stderr.getvalue()
-
-
-def expire(kv: KeyVal, key: str) -> None:
-    Entry.objects.filter(store=kv.name, key=key).update(expires_at=time.time() - 1)
 
 
 # Subprocesses run the real manage.py, on the test databases of this process.
@@ -301,7 +297,7 @@ def test_get_expired_key_is_missing(kv):
 
 def test_get_corrupt_value_fails_in_one_line(kv):
     kv.set("k", "v")
-    Entry.objects.filter(store="test", key="k").update(mac=b"\x00" * 32)
+    tamper("test", "k", mac=WRONG_MAC)
     with pytest.raises(CommandError, match="fails its signature") as info:
         keyval("get", "test", "k")
     assert "\n" not in str(info.value)
@@ -377,7 +373,7 @@ def test_list_store_with_prefix(kv):
 
 def test_list_shows_corrupt_values_as_such(kv):
     kv.set("k", "v")
-    Entry.objects.filter(store="test", key="k").update(mac=b"\x00" * 32)
+    tamper("test", "k", mac=WRONG_MAC)
     out, _ = keyval("list", "test")
     assert out.split("\t")[:2] == ["k", "corrupt"]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 
@@ -12,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from django_keyval import KeyVal
-from django_keyval.models import Entry
 from django_keyval.sql.base import ITEMS_PAGE, KEYS_PAGE
+from tests.helpers import write_expired
 
 # Tests on ``kv`` run through the sync methods, then through their async twins
 # (aiter_keys and aitems for iter_keys and items, read to their end at once).
@@ -147,28 +146,14 @@ def test_iteration_skips_keys_of_other_stores(kv, other_kv):
 def test_iteration_skips_expired_keys(kv):
     live = numbered(KEYS_PAGE + 10)
     fill(kv, live)
-    past = time.time() - 60
-    Entry.objects.bulk_create(
-        Entry(
-            store="test", key=f"{key}-expired", value=b"", serializer="pickle",
-            mac=None, expires_at=past, updated_at=past,
-        )
-        for key in live[::7]
-    )  # fmt: skip
+    write_expired("test", [f"{key}-expired" for key in live[::7]])
     assert list(kv.iter_keys()) == live
 
 
 def test_items_skip_expired_keys(kv):
     live = numbered(ITEMS_PAGE + 10)
     fill(kv, live)
-    past = time.time() - 60
-    Entry.objects.bulk_create(
-        Entry(
-            store="test", key=f"{key}-expired", value=b"", serializer="pickle",
-            mac=None, expires_at=past, updated_at=past,
-        )
-        for key in live[::7]
-    )  # fmt: skip
+    write_expired("test", [f"{key}-expired" for key in live[::7]])
     assert [key for key, _ in kv.items()] == live
 
 

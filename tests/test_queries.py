@@ -19,6 +19,7 @@ from django_keyval.exceptions import CorruptValue
 from django_keyval.models import Entry
 from django_keyval.sql import cursors, operations_for
 from django_keyval.sql.base import FLUSH_BATCH
+from tests.helpers import WRONG_MAC, tamper
 
 pytestmark = pytest.mark.django_db
 
@@ -130,7 +131,7 @@ def test_pop_is_one_statement_where_the_database_deletes_returning(
 
 
 def test_pop_of_a_corrupt_value_puts_it_back_in_one_more_query(filled, django_assert_num_queries):
-    Entry.objects.filter(store="test", key="a").update(mac=b"\0" * 32)
+    tamper("test", "a", mac=WRONG_MAC)
     statements = 1 if operations_for(connection).pop_is_atomic else 2 + SAVEPOINT
     with django_assert_num_queries(statements + 1), pytest.raises(CorruptValue):
         filled.pop("a")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +11,7 @@ from django.db.models import Model
 
 from django_keyval import KeyVal
 from django_keyval.models import Entry
+from tests.helpers import write_expired
 
 # The tests run through the sync methods, then through their async twins, which
 # must use the same databases: ``api(KeyVal(...))`` is the handle under test.
@@ -106,14 +106,6 @@ def rows(alias: str, store: str = "test") -> dict[str, bytes]:
 
 def stored_keys(alias: str, store: str = "test") -> list[str]:
     return sorted(rows(alias, store))
-
-
-def add_expired(alias: str, store: str, key: str) -> None:
-    past = time.time() - 60
-    Entry.objects.using(alias).create(
-        store=store, key=key, value=b"", serializer="pickle", mac=None,
-        expires_at=past, updated_at=past,
-    )  # fmt: skip
 
 
 # using=
@@ -417,14 +409,14 @@ def test_stores_with_using_lists_that_databases_stores(api):
 
 
 def test_purge_expired_with_using_purges_that_database_only(api):
-    add_expired("default", "test", "old-on-default")
-    add_expired("other", "test", "old-on-other")
+    write_expired("test", ["old-on-default"], using="default")
+    write_expired("test", ["old-on-other"], using="other")
     assert api(KeyVal).purge_expired(using="other") == 1
 
 
 def test_purge_expired_with_using_leaves_other_databases_alone(api):
-    add_expired("default", "test", "old-on-default")
-    add_expired("other", "test", "old-on-other")
+    write_expired("test", ["old-on-default"], using="default")
+    write_expired("test", ["old-on-other"], using="other")
     api(KeyVal).purge_expired(using="other")
     assert (stored_keys("default"), stored_keys("other")) == (["old-on-default"], [])
 
@@ -445,8 +437,8 @@ def test_stores_follows_the_routers_without_a_store_hint(storeless_router, api):
 
 
 def test_purge_expired_follows_the_routers_without_a_store_hint(storeless_router, api):
-    add_expired("default", "test", "old-on-default")
-    add_expired("other", "test", "old-on-other")
+    write_expired("test", ["old-on-default"], using="default")
+    write_expired("test", ["old-on-other"], using="other")
     api(KeyVal).purge_expired()
     assert (stored_keys("default"), stored_keys("other")) == (["old-on-default"], [])
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 
 from django_keyval import DEFAULT_TTL, KeyVal
 from django_keyval.exceptions import KeyValError, StoreDisconnected
-from django_keyval.models import Entry
+from tests.helpers import expire
 
 # Tests on ``kv`` run through the sync methods, then through their async twins.
 pytestmark = [pytest.mark.django_db, pytest.mark.twins]
-
-
-def expire(kv: KeyVal, key: str) -> None:
-    """Make ``key`` expired without waiting, as if its ttl had run out."""
-    Entry.objects.filter(store=kv.name, key=key).update(expires_at=time.time() - 1)
 
 
 # Connecting

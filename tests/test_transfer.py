@@ -30,6 +30,7 @@ from django_keyval.jsonvalues import is_json_value
 from django_keyval.management import console
 from django_keyval.models import Entry
 from django_keyval.transfer import IMPORT_BATCH
+from tests.helpers import WRONG_MAC, expire, tamper
 from tests.test_commands import REPO, keyval, write_child_settings
 
 pytestmark = pytest.mark.django_db
@@ -312,7 +313,7 @@ def test_export_missing_store_fails(kv, workdir):
 
 def test_export_leaves_out_expired_entries(kv, workdir):
     kv.set_many({"live": 1, "dead": 2})
-    Entry.objects.filter(key="dead").update(expires_at=time.time() - 1)
+    expire("test", "dead")
     export(workdir / "dump.jsonl")
     assert [line["key"] for line in file_lines(workdir / "dump.jsonl")[1:]] == ["live"]
 
@@ -325,7 +326,7 @@ def test_export_file_is_private(kv, workdir):
 
 def test_export_of_a_corrupt_value_fails_and_leaves_no_file(kv, workdir):
     kv.set_many({"a": 1, "b": 2, "c": 3})
-    Entry.objects.filter(key="b").update(mac=b"\x00" * 32)
+    tamper("test", "b", mac=WRONG_MAC)
     (workdir / "dump.jsonl").write_text("previous export\n")
     with pytest.raises(CommandError, match="key 'b' in store 'test' fails its signature") as info:
         export(workdir / "dump.jsonl")
@@ -336,7 +337,7 @@ def test_export_of_a_corrupt_value_fails_and_leaves_no_file(kv, workdir):
 
 def test_export_skip_corrupt_reports_and_leaves_it_out(kv, workdir):
     kv.set_many({"a": 1, "b": 2, "c": 3})
-    Entry.objects.filter(key="b").update(mac=b"\x00" * 32)
+    tamper("test", "b", mac=WRONG_MAC)
     stdout, stderr = io.StringIO(), io.StringIO()
     path = workdir / "dump.jsonl"
     call_command(

@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from model_bakery import baker
 
 from django_keyval import DEFAULT_TTL, KeyVal
 from django_keyval.models import Entry
+from tests.helpers import expire, write_expired
 
 # Tests on ``kv`` run through the sync methods, then through their async twins.
 pytestmark = [pytest.mark.django_db, pytest.mark.twins]
@@ -22,27 +22,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.twins]
 SLACK = 5.0
 
 
-def expire(kv: KeyVal, key: str) -> None:
-    """Make ``key`` expired without waiting, as if its ttl had run out."""
-    Entry.objects.filter(store=kv.name, key=key).update(expires_at=time.time() - 1)
-
-
 def assert_ttl_near(kv: KeyVal, key: str, seconds: float) -> None:
     left = kv.ttl(key)
     assert left is not None
     assert seconds - SLACK < left <= seconds
-
-
-def make_expired(store: str, keys: list[str]) -> list[Entry]:
-    """Rows already expired, written without going through the facade."""
-    return baker.make(
-        Entry,
-        store=store,
-        key=iter(keys),
-        expires_at=time.time() - 60,
-        updated_at=time.time() - 120,
-        _quantity=len(keys),
-    )
 
 
 # DEFAULT_TTL
@@ -495,12 +478,12 @@ def test_touch_of_a_missing_key_writes_nothing(kv):
 
 
 def test_purge_expired_returns_the_number_removed(kv, api):
-    make_expired("test", ["a", "b", "c"])
+    write_expired("test", ["a", "b", "c"])
     assert api(KeyVal).purge_expired() == 3
 
 
 def test_purge_expired_removes_expired_rows(kv, api):
-    make_expired("test", ["a", "b", "c"])
+    write_expired("test", ["a", "b", "c"])
     api(KeyVal).purge_expired()
     assert not Entry.objects.filter(store="test").exists()
 
@@ -508,14 +491,14 @@ def test_purge_expired_removes_expired_rows(kv, api):
 def test_purge_expired_keeps_live_rows(kv, api):
     kv.set("forever", 1)
     kv.set("later", 2, ttl=600)
-    make_expired("test", ["a", "b"])
+    write_expired("test", ["a", "b"])
     api(KeyVal).purge_expired()
     assert sorted(Entry.objects.values_list("key", flat=True)) == ["forever", "later"]
 
 
 def test_purge_expired_covers_every_store(kv, api):
-    make_expired("test", ["a"])
-    make_expired("other", ["a", "b"])
+    write_expired("test", ["a"])
+    write_expired("other", ["a", "b"])
     assert api(KeyVal).purge_expired() == 3
 
 
@@ -525,29 +508,29 @@ def test_purge_expired_returns_zero_when_nothing_expired(kv, api):
 
 
 def test_purge_expired_is_callable_on_an_instance(kv):
-    make_expired("test", ["a"])
+    write_expired("test", ["a"])
     assert kv.purge_expired() == 1
 
 
 def test_purge_expired_is_callable_on_a_disconnected_instance(kv):
-    make_expired("test", ["a"])
+    write_expired("test", ["a"])
     kv.disconnect()
     assert kv.purge_expired() == 1
 
 
 def test_purge_expired_removes_more_rows_than_one_batch(kv, api):
-    make_expired("test", [f"k{i:02}" for i in range(25)])
+    write_expired("test", [f"k{i:02}" for i in range(25)])
     assert api(KeyVal).purge_expired(batch_size=10) == 25
 
 
 def test_purge_expired_leaves_no_expired_row_after_several_batches(kv, api):
-    make_expired("test", [f"k{i:02}" for i in range(25)])
+    write_expired("test", [f"k{i:02}" for i in range(25)])
     api(KeyVal).purge_expired(batch_size=10)
     assert Entry.objects.count() == 0
 
 
 def test_purge_expired_deletes_in_batches_of_at_most_batch_size(kv, api):
-    make_expired("test", [f"k{i:02}" for i in range(25)])
+    write_expired("test", [f"k{i:02}" for i in range(25)])
     with CaptureQueriesContext(connection) as queries:
         api(KeyVal).purge_expired(batch_size=10)
     deletes = [query for query in queries if query["sql"].lstrip().upper().startswith("DELETE")]
@@ -555,7 +538,7 @@ def test_purge_expired_deletes_in_batches_of_at_most_batch_size(kv, api):
 
 
 def test_purge_expired_batch_size_equal_to_the_count(kv, api):
-    make_expired("test", [f"k{i:02}" for i in range(10)])
+    write_expired("test", [f"k{i:02}" for i in range(10)])
     assert api(KeyVal).purge_expired(batch_size=10) == 10
 
 
@@ -566,7 +549,7 @@ def test_purge_expired_rejects_a_non_positive_batch_size(batch_size, api):
 
 
 def test_purge_expired_with_a_bad_batch_size_deletes_nothing(kv, api):
-    make_expired("test", ["a"])
+    write_expired("test", ["a"])
     with pytest.raises(ValueError):
         api(KeyVal).purge_expired(batch_size=0)
     assert Entry.objects.count() == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -13,7 +12,7 @@ import pytest
 from django.db import connections
 
 from django_keyval import KeyVal
-from django_keyval.models import Entry
+from tests.helpers import write_expired
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,18 +94,6 @@ def race_keys() -> list[str]:
     return [f"key-{i}" for i in range(ROUNDS)]
 
 
-def add_expired(keys: list[str]) -> None:
-    """Store ``keys`` as entries that expired a minute ago and are not purged yet."""
-    past = time.time() - 60
-    Entry.objects.bulk_create(
-        Entry(
-            store=STORE, key=key, value=b"", serializer="pickle", mac=None,
-            expires_at=past, updated_at=past,
-        )
-        for key in keys
-    )  # fmt: skip
-
-
 # incr and modify
 
 
@@ -123,7 +110,7 @@ def test_concurrent_incr_counts_each_increment_exactly_once():
 
 
 def test_concurrent_incr_of_an_expired_key_starts_from_zero_once():
-    add_expired(["counter"])
+    write_expired(STORE, ["counter"])
 
     def worker(kv: KeyVal, me: int, barrier: Any) -> None:
         line_up(barrier)
@@ -165,7 +152,7 @@ def test_concurrent_set_of_a_new_key_returns_true_to_exactly_one_process():
 
 
 def test_concurrent_set_of_an_expired_key_returns_true_to_exactly_one_process():
-    add_expired(race_keys())
+    write_expired(STORE, race_keys())
     answers = race_on_each_key(lambda kv, key, me: kv.set(key, me))
     assert [per_key.count(True) for per_key in answers] == [1] * ROUNDS
 
@@ -176,7 +163,7 @@ def test_concurrent_add_of_a_new_key_succeeds_for_exactly_one_process():
 
 
 def test_concurrent_add_of_an_expired_key_succeeds_for_exactly_one_process():
-    add_expired(race_keys())
+    write_expired(STORE, race_keys())
     answers = race_on_each_key(lambda kv, key, me: kv.add(key, me))
     assert [per_key.count(True) for per_key in answers] == [1] * ROUNDS
 
@@ -199,7 +186,7 @@ def test_concurrent_get_or_set_returns_the_stored_value():
 
 
 def test_concurrent_get_or_set_of_an_expired_key_returns_the_same_value_to_every_process():
-    add_expired(race_keys())
+    write_expired(STORE, race_keys())
     values = race_on_each_key(lambda kv, key, me: kv.get_or_set(key, f"default-{me}"))
     assert [len(set(per_key)) for per_key in values] == [1] * ROUNDS
 
