@@ -10,7 +10,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.stress.processes import figures
+from tests.processes import figures
 
 # "ci" is deterministic (the same examples on every run, no example database);
 # "dev" explores new examples on each run. Both try a few hundred per property.

@@ -26,7 +26,7 @@ from django_keyval.keys import MAX_LENGTH
 from django_keyval.models import Entry
 from django_keyval.serializers import PickleSerializer
 from tests.helpers import stored_row, tamper
-from tests.stress.processes import figures
+from tests.processes import figures
 
 pytestmark = [pytest.mark.stress, pytest.mark.django_db]
 

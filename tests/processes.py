@@ -1,4 +1,9 @@
-"""Real OS processes for the stress tests: forked, lined up on a barrier, bounded in time."""
+"""Real OS processes racing on the database, and the database sessions they run in.
+
+The processes are forked, lined up on a barrier and bounded in time
+(tests/sql, tests/stress); a session is watched from another connection to
+see it wait for a lock (test_retry.py, tests/stress).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from typing import Any
 
 from django.db import connections
 
-# What the stress suite did, printed at the end of the run (see conftest.py).
+# What the processes did, printed at the end of a stress run (see tests/stress/conftest.py).
 figures: Counter[str] = Counter()
 
 # Fork, so that each child inherits the configured Django (and the test
@@ -93,3 +98,51 @@ def run_in_processes(workers: Sequence[Worker], *, timeout: float = 150) -> list
 
 def line_up(barrier: Any) -> None:
     barrier.wait(timeout=60)
+
+
+# Database sessions
+
+
+def session_id(alias: str = "default") -> int:
+    """Return the id of this process's database session on ``alias`` (0 on SQLite)."""
+    vendor = connections[alias].vendor
+    if vendor == "sqlite":
+        return 0
+    sql = "SELECT pg_backend_pid()" if vendor == "postgresql" else "SELECT CONNECTION_ID()"
+    with connections[alias].cursor() as cursor:
+        cursor.execute(sql)
+        return int(cursor.fetchone()[0])
+
+
+def waiting_for_a_lock(session: int, *, watch: str = "other") -> bool:
+    """Return whether ``session`` is in a transaction, waiting for a row lock.
+
+    ``watch`` is another database on the same server, so that watching takes
+    no lock where the session works.
+    """
+    with connections[watch].cursor() as cursor:
+        if connections[watch].vendor == "postgresql":
+            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [session])
+            expected = "Lock"
+        else:
+            cursor.execute(
+                "SELECT trx_state FROM information_schema.innodb_trx "
+                "WHERE trx_mysql_thread_id = %s",
+                [session],
+            )
+            expected = "LOCK WAIT"
+        row = cursor.fetchone()
+    return row is not None and row[0] == expected
+
+
+def wait_until(
+    condition: Callable[[], bool], *, what: str = "the state to act in", timeout: float = 30
+) -> None:
+    """Wait until ``condition()`` is true: fail after ``timeout`` seconds."""
+    # MariaDB refreshes information_schema.innodb_trx only when it was last read more
+    # than 0.1 s ago: polling it faster would never see a change.
+    poll = 0.12 if connections["default"].vendor == "mysql" else 0.002
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never reached {what} in {timeout} s"
+        time.sleep(poll)
