@@ -21,7 +21,9 @@ from django_keyval.sql import cursors, operations_for
 from django_keyval.sql.base import FLUSH_BATCH
 from tests.helpers import WRONG_MAC, tamper
 
-pytestmark = pytest.mark.django_db
+# Tests on ``kv`` run through the sync methods, then through their async twins,
+# which must make the same queries.
+pytestmark = [pytest.mark.django_db, pytest.mark.twins]
 
 SAVEPOINT = 2  # SAVEPOINT and RELEASE SAVEPOINT
 
@@ -47,8 +49,8 @@ def filled(kv: KeyVal) -> KeyVal:
         lambda kv: kv.count("a"),
         lambda kv: kv.delete_prefix("a"),
         lambda kv: kv.flush(),
-        lambda kv: KeyVal.flush_all(),
-        lambda kv: KeyVal.stores(),
+        lambda kv: kv.flush_all(),
+        lambda kv: kv.stores(),
         lambda kv: kv.get_many(["a", "b", "c"]),
         lambda kv: kv.delete_many(["a", "b", "c"]),
         lambda kv: list(kv.items()),
@@ -156,17 +158,17 @@ def test_flush_deletes_in_batches(kv, django_assert_num_queries):
     assert kv.count() == 0
 
 
-def test_flush_all_deletes_in_batches(kv, other_kv, django_assert_num_queries):
+def test_flush_all_deletes_in_batches(kv, other_kv, api, django_assert_num_queries):
     kv.set_many({f"k{i:04}": i for i in range(FLUSH_BATCH)})
     other_kv.set_many({f"k{i:04}": i for i in range(FLUSH_BATCH + 1)})
     with django_assert_num_queries(3):
-        KeyVal.flush_all()
+        api(KeyVal).flush_all()
     assert KeyVal.stores() == []
 
 
-def test_purge_expired_makes_one_query_when_nothing_expired(filled, django_assert_num_queries):
+def test_purge_expired_makes_one_query_when_nothing_expired(filled, api, django_assert_num_queries):
     with django_assert_num_queries(1):
-        KeyVal.purge_expired()
+        api(KeyVal).purge_expired()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's prepared statements")
@@ -191,6 +193,7 @@ def test_postgresql_prepares_statements_when_the_project_enables_them(filled):
         delattr(connections[DEFAULT_DB_ALIAS], cursors._ATTRIBUTE)
 
 
+@pytest.mark.sync_only
 def test_errors_on_kept_cursors_arrive_as_djangos_exceptions(kv):
     # The kept cursors translate driver errors as Django's cursor wrapper does.
     with (
