@@ -68,9 +68,9 @@ class AsyncTwins:
     ``async_to_sync``. The twins do their database work with
     ``sync_to_async(thread_sensitive=True)``, which async_to_sync sends back
     to this thread: they use the test's connection, inside its transaction.
-    The twins of iter_keys() and items() are read to their end before the
-    first item is returned. Dict-style access is KeyVal's own, so it calls
-    the twins of the methods it calls.
+    The twins of iter_keys() and items() are read to their end when called,
+    so laziness is for sync-only tests (and test_aio.py). Dict-style access
+    is KeyVal's own, so it calls the twins of the methods it calls.
     """
 
     def __init__(self, target: KeyVal | type[KeyVal]) -> None:
@@ -106,8 +106,9 @@ def same(target: T) -> T:
 
 
 # One thread runs the event loops of a test's async_to_sync calls, where each
-# call would otherwise start a thread of its own (a millisecond, four times the
-# call). Older asgiref has no AsyncSingleThreadContext: each call starts its thread.
+# call would otherwise start a thread of its own: about a millisecond, most of
+# the call's time. Older asgiref has no AsyncSingleThreadContext: each call
+# starts its thread.
 single_loop_thread: Callable[[], contextlib.AbstractContextManager[Any]] = getattr(
     asgiref.sync, "AsyncSingleThreadContext", contextlib.nullcontext
 )
