@@ -1,8 +1,10 @@
-"""Real OS processes racing on the database, and the database sessions they run in.
+"""Real OS processes on the database, and the database sessions they run in.
 
-The processes are forked, lined up on a barrier and bounded in time
-(tests/sql, tests/stress); a session is watched from another connection to
-see it wait for a lock (test_retry.py, tests/stress).
+Forked processes race, lined up on a barrier and bounded in time (tests/sql,
+tests/stress); fresh interpreters run manage.py or a script on settings of
+their own (test_commands.py, test_transfer.py, test_checks.py); a session is
+watched from another connection to see it wait for a lock (test_retry.py,
+tests/stress).
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import logging
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from django.db import connections
@@ -98,6 +103,68 @@ def run_in_processes(workers: Sequence[Worker], *, timeout: float = 150) -> list
 
 def line_up(barrier: Any) -> None:
     barrier.wait(timeout=60)
+
+
+# Fresh interpreters
+
+REPO = Path(__file__).resolve().parent.parent
+CHILD_SETTINGS = "keyval_child_settings"
+
+
+def write_child_settings(directory: Path, databases: dict[str, dict[str, Any]]) -> None:
+    """Write a settings module that is tests.settings with ``databases``."""
+    text = f"from tests.settings import *  # noqa: F403\n\nDATABASES = {databases!r}\n"
+    (directory / f"{CHILD_SETTINGS}.py").write_text(text)
+
+
+def child_databases() -> dict[str, dict[str, Any]]:
+    """Return the settings of this process's test databases, as a child process needs them."""
+    fields = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
+    return {
+        alias: {
+            field: str(value) if field == "NAME" else value
+            for field, value in connections[alias].settings_dict.items()
+            if field in fields
+        }
+        for alias in ("default", "other")
+    }
+
+
+def run_python(
+    *args: str,
+    settings_in: Path | None = None,
+    stdin: str | bytes | None = None,
+    text: bool = False,
+    timeout: float = 120,
+    **env_changes: str | None,
+) -> subprocess.CompletedProcess[Any]:
+    """Run ``python ARGS`` in a fresh interpreter from the repository root.
+
+    It has this process's environment, with ``env_changes`` (None removes a
+    variable); with ``settings_in``, the settings module write_child_settings()
+    wrote in that directory. Output is bytes unless ``text``.
+    """
+    env = dict(os.environ)
+    if settings_in is not None:
+        env["DJANGO_SETTINGS_MODULE"] = CHILD_SETTINGS
+        env["PYTHONPATH"] = os.pathsep.join([str(settings_in), str(REPO)])
+    for name, value in env_changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    if isinstance(stdin, str) and not text:
+        stdin = stdin.encode()
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=text,
+        timeout=timeout,
+        check=False,
+    )
 
 
 # Database sessions

@@ -8,8 +8,6 @@ import json
 import math
 import pickle
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -31,7 +29,8 @@ from django_keyval.management import console
 from django_keyval.models import Entry
 from django_keyval.transfer import IMPORT_BATCH
 from tests.helpers import WRONG_MAC, expire, tamper
-from tests.test_commands import REPO, keyval, write_child_settings
+from tests.processes import run_python, write_child_settings
+from tests.test_commands import keyval
 
 pytestmark = pytest.mark.django_db
 
@@ -641,12 +640,9 @@ def run_on_sqlite(directory: Path, source: str, target: Path) -> None:
     then export everything to ``target``."""
     database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(directory / "child.sqlite3")}
     write_child_settings(directory, {"default": database})
-    env = {"DJANGO_SETTINGS_MODULE": "keyval_child_settings", "PATH": "/usr/bin:/bin"}
-    env["PYTHONPATH"] = f"{directory}:{REPO}"
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, source, str(target)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    result = run_python(
+        "-c", CHILD, source, str(target), settings_in=directory, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
 
 
