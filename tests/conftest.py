@@ -1,23 +1,60 @@
-"""Shared fixtures: a fresh store on the database chosen by KEYVAL_TEST_DB."""
+"""Shared fixtures: a fresh store on the database chosen by KEYVAL_TEST_DB.
+
+Tests marked ``twins`` (a module's ``pytestmark`` or one test) run twice when
+they use ``kv``, ``other_kv`` or ``api``: through KeyVal's sync methods
+(id ``sync``), then through their async twins (id ``async``). ``sync_only``
+takes one test of such a module out of the second run.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol, TypeVar
 
 import pytest
 from django.db import connection
 
 from django_keyval import KeyVal
+from tests.twins import same, single_loop_thread, through_twins
+
+T = TypeVar("T")
+
+
+class Api(Protocol):
+    def __call__(self, target: T, /) -> T: ...
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    test = metafunc.definition
+    if (
+        "api" in metafunc.fixturenames
+        and test.get_closest_marker("twins")
+        and not test.get_closest_marker("sync_only")
+    ):
+        metafunc.parametrize("api", ["sync", "async"], indirect=True)
 
 
 @pytest.fixture
-def kv(db: None) -> KeyVal:
+def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """How the test calls the store: ``api(kv)`` (or ``api(KeyVal)``) is ``kv`` itself, or
+    in the async run of a test marked ``twins``, a stand-in calling its async twins."""
+    if getattr(request, "param", "sync") == "sync":
+        yield same
+        return
+    with single_loop_thread():
+        yield through_twins
+
+
+@pytest.fixture
+def kv(db: None, api: Api) -> KeyVal:
     """A handle on an empty store named "test"."""
-    return KeyVal("test")
+    return api(KeyVal("test"))
 
 
 @pytest.fixture
-def other_kv(db: None) -> KeyVal:
+def other_kv(db: None, api: Api) -> KeyVal:
     """A handle on a second store, to show that stores do not see each other's keys."""
-    return KeyVal("other")
+    return api(KeyVal("other"))
 
 
 @pytest.fixture

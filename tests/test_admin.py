@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import pathlib
 import pickle
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +15,6 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from model_bakery import baker
 
 from django_keyval import KeyVal
 from django_keyval.admin import (
@@ -26,6 +24,7 @@ from django_keyval.admin import (
     EstimatedCountPaginator,
 )
 from django_keyval.models import Entry
+from tests.helpers import WRONG_MAC, Exploit, expire, stored_row, write_row
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +40,6 @@ def fast_passwords(settings):
 
 def change_url(entry: Entry) -> str:
     return reverse("admin:django_keyval_entry_change", args=[entry.pk])
-
-
-def entry(store: str, key: str) -> Entry:
-    return Entry.objects.get(store=store, key=key)
 
 
 def changelist(client: Any, **params: Any) -> str:
@@ -66,32 +61,6 @@ def rows(client: Any, **params: Any) -> list[tuple[str, str]]:
     return [(obj.store, obj.key) for obj in response.context["cl"].result_list]
 
 
-def raw_row(store: str, key: str, payload: bytes, tag: str = "pickle", **fields: Any) -> Entry:
-    """Write a row straight into the table, as someone with database access could."""
-    fields.setdefault("mac", None)
-    fields.setdefault("expires_at", None)
-    row: Entry = baker.make(
-        Entry,
-        store=store,
-        key=key,
-        value=payload,
-        serializer=tag,
-        updated_at=time.time(),
-        **fields,
-    )
-    return row
-
-
-class Exploit:
-    """A pickle whose loading creates the file ``path``: what an attacker would store."""
-
-    def __init__(self, path: pathlib.Path) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (pathlib.Path.touch, (self.path,))
-
-
 @pytest.fixture
 def canary(tmp_path: pathlib.Path) -> pathlib.Path:
     """A file that exists only if a forged pickle was loaded."""
@@ -104,13 +73,13 @@ def corrupt(canary: pathlib.Path) -> dict[str, Entry]:
     exploit = pickle.dumps(Exploit(canary))
     good = KeyVal("bad")
     good.set("truncated", list(range(100)))
-    truncated = entry("bad", "truncated")
+    truncated = stored_row("bad", "truncated")
     truncated.value = bytes(truncated.value)[:10]
     truncated.save()
     return {
-        "forged": raw_row("bad", "forged", exploit, mac=b"\0" * 32),
-        "unsigned": raw_row("bad", "unsigned", exploit),
-        "unknown serializer": raw_row("bad", "unknown", b"{}", tag="nope.Serializer", mac=b"1"),
+        "forged": write_row("bad", "forged", exploit, mac=WRONG_MAC),
+        "unsigned": write_row("bad", "unsigned", exploit),
+        "unknown serializer": write_row("bad", "unknown", b"{}", tag="nope.Serializer", mac=b"1"),
         "truncated": truncated,
     }
 
@@ -130,12 +99,12 @@ def make_user(django_user_model: Any, username: str, *codenames: str) -> Any:
 def test_changelist_shows_store_key_value_type_size_expiry_and_update(admin_client):
     KeyVal("settings").set("site", {"name": "Example", "open": True}, ttl=3600)
     html = changelist(admin_client)
-    row = row_html(html, entry("settings", "site"))
+    row = row_html(html, stored_row("settings", "site"))
     assert "settings" in row
     assert ">site</a>" in row
     assert "{&quot;name&quot;: &quot;Example&quot;, &quot;open&quot;: true}" in row
     assert ">dict<" in row
-    size = len(entry("settings", "site").value)
+    size = len(stored_row("settings", "site").value)
     assert f'<span title="{size} bytes">{size}\xa0bytes</span>' in row
     assert timezone.localtime().strftime("%Y") in row.split("field-expiry")[1]
     assert "never" not in row
@@ -163,7 +132,7 @@ def test_changelist_says_never_for_entries_without_expiry(admin_client):
 def test_changelist_marks_expired_entries(admin_client):
     raw = KeyVal("s")
     raw.set("old", 1)
-    Entry.objects.filter(key="old").update(expires_at=time.time() - 60)
+    expire("s", "old", ago=60)
     html = changelist(admin_client)
     assert ">expired</strong>" in html.split('<td class="field-expiry">')[1]
 
@@ -251,7 +220,7 @@ def test_status_filter(admin_client, status, keys):
     kv.set("forever", 1, ttl=None)
     kv.set("later", 1, ttl=3600)
     kv.set("gone", 1, ttl=3600)
-    Entry.objects.filter(key="gone").update(expires_at=time.time() - 1)
+    expire("s", "gone")
     assert [key for _, key in rows(admin_client, status=status)] == keys
 
 
@@ -351,7 +320,7 @@ def expiry_fields(when: datetime.datetime | None) -> dict[str, str]:
 )
 def test_change_page_shows_json_values_as_json(admin_client, value, text):
     KeyVal("s").set("k", value)
-    response = admin_client.get(change_url(entry("s", "k")))
+    response = admin_client.get(change_url(stored_row("s", "k")))
     assert response.status_code == 200
     assert response.context["adminform"].form["json_value"].value() == text
 
@@ -377,7 +346,7 @@ def test_change_page_shows_json_values_as_json(admin_client, value, text):
 def test_editing_a_json_value_keeps_its_type(admin_client, text, expected):
     kv = KeyVal("s")
     kv.set("k", "before")
-    response = admin_client.post(change_url(entry("s", "k")), {"json_value": text})
+    response = admin_client.post(change_url(stored_row("s", "k")), {"json_value": text})
     assert response.status_code == 302, response.context["adminform"].form.errors
     stored = kv.get("k")
     assert stored == expected
@@ -387,8 +356,8 @@ def test_editing_a_json_value_keeps_its_type(admin_client, text, expected):
 def test_saved_values_are_signed_and_keep_the_entry_serializer(admin_client):
     kv = KeyVal("s", serializer="json")
     kv.set("k", [1])
-    admin_client.post(change_url(entry("s", "k")), {"json_value": "[1, 2]"})
-    row = entry("s", "k")
+    admin_client.post(change_url(stored_row("s", "k")), {"json_value": "[1, 2]"})
+    row = stored_row("s", "k")
     assert row.serializer == "json"
     assert bytes(row.value) == b"[1,2]"
     assert row.mac is not None and len(row.mac) == 32
@@ -398,32 +367,32 @@ def test_saved_values_are_signed_and_keep_the_entry_serializer(admin_client):
 def test_invalid_json_is_a_form_error_and_leaves_the_value(admin_client):
     kv = KeyVal("s")
     kv.set("k", {"a": 1})
-    before = entry("s", "k")
+    before = stored_row("s", "k")
     response = admin_client.post(change_url(before), {"json_value": "{'a': 2}"})
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert "Enter valid JSON" in errors["json_value"][0]
     assert kv.get("k") == {"a": 1}
-    assert entry("s", "k").updated_at == before.updated_at
+    assert stored_row("s", "k").updated_at == before.updated_at
 
 
 def test_an_empty_value_is_a_form_error(admin_client):
     KeyVal("s").set("k", 1)
-    response = admin_client.post(change_url(entry("s", "k")), {"json_value": ""})
+    response = admin_client.post(change_url(stored_row("s", "k")), {"json_value": ""})
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["json_value"]
 
 
 def test_saving_an_unchanged_form_writes_nothing(admin_client):
     KeyVal("s").set("k", {"a": [1, 2]}, ttl=3600)
-    before = entry("s", "k")
+    before = stored_row("s", "k")
     form = admin_client.get(change_url(before)).context["adminform"].form
     # As a browser sends it: CRLF line ends, the expiry in whole seconds.
     text = form["json_value"].value().replace("\n", "\r\n")
     data = {"json_value": text, **expiry_fields(form.fields["expires"].initial)}
     response = admin_client.post(change_url(before), data)
     assert response.status_code == 302
-    after = entry("s", "k")
+    after = stored_row("s", "k")
     assert (after.updated_at, after.expires_at) == (before.updated_at, before.expires_at)
 
 
@@ -432,15 +401,15 @@ def test_editing_the_expiry_sets_it(admin_client):
     kv.set("k", 1, ttl=None)
     when = (timezone.now() + datetime.timedelta(days=2)).replace(microsecond=0)
     data = {"json_value": "1", **expiry_fields(when)}
-    assert admin_client.post(change_url(entry("s", "k")), data).status_code == 302
-    assert entry("s", "k").expires_at == pytest.approx(when.timestamp(), abs=0.5)
+    assert admin_client.post(change_url(stored_row("s", "k")), data).status_code == 302
+    assert stored_row("s", "k").expires_at == pytest.approx(when.timestamp(), abs=0.5)
 
 
 def test_clearing_the_expiry_makes_the_entry_permanent(admin_client):
     kv = KeyVal("s")
     kv.set("k", 1, ttl=3600)
     data = {"json_value": "1", **expiry_fields(None)}
-    assert admin_client.post(change_url(entry("s", "k")), data).status_code == 302
+    assert admin_client.post(change_url(stored_row("s", "k")), data).status_code == 302
     assert kv.ttl("k") is None
 
 
@@ -448,7 +417,7 @@ def test_an_expiry_in_the_past_is_a_form_error(admin_client):
     kv = KeyVal("s")
     kv.set("k", 1, ttl=None)
     data = {"json_value": "2", **expiry_fields(timezone.now() - datetime.timedelta(hours=1))}
-    response = admin_client.post(change_url(entry("s", "k")), data)
+    response = admin_client.post(change_url(stored_row("s", "k")), data)
     assert response.status_code == 200
     assert "in the past" in response.context["adminform"].form.errors["expires"][0]
     assert kv.get("k") == 1
@@ -457,21 +426,23 @@ def test_an_expiry_in_the_past_is_a_form_error(admin_client):
 def test_changing_the_value_of_an_expired_entry_asks_for_a_new_expiry(admin_client):
     kv = KeyVal("s")
     kv.set("k", 1, ttl=3600)
-    Entry.objects.filter(key="k").update(expires_at=time.time() - 10)
-    form = admin_client.get(change_url(entry("s", "k"))).context["adminform"].form
+    expire("s", "k", ago=10)
+    form = admin_client.get(change_url(stored_row("s", "k"))).context["adminform"].form
     expires = timezone.localtime(form.fields["expires"].initial)
     data = {"json_value": "2", **expiry_fields(expires)}
-    response = admin_client.post(change_url(entry("s", "k")), data)
+    response = admin_client.post(change_url(stored_row("s", "k")), data)
     assert response.status_code == 200
     assert "in the past" in response.context["adminform"].form.errors["expires"][0]
 
 
 def test_store_and_key_are_read_only_on_the_change_page(admin_client):
     KeyVal("s").set("k", 1)
-    response = admin_client.get(change_url(entry("s", "k")))
+    response = admin_client.get(change_url(stored_row("s", "k")))
     form = response.context["adminform"].form
     assert "store" not in form.fields and "key" not in form.fields
-    admin_client.post(change_url(entry("s", "k")), {"json_value": "2", "store": "x", "key": "y"})
+    admin_client.post(
+        change_url(stored_row("s", "k")), {"json_value": "2", "store": "x", "key": "y"}
+    )
     assert KeyVal("s").get("k") == 2
     assert not Entry.objects.filter(store="x").exists()
 
@@ -493,7 +464,7 @@ def test_store_and_key_are_read_only_on_the_change_page(admin_client):
 def test_values_json_cannot_represent_are_read_only(admin_client, value, shown):
     kv = KeyVal("s")
     kv.set("k", value)
-    response = admin_client.get(change_url(entry("s", "k")))
+    response = admin_client.get(change_url(stored_row("s", "k")))
     assert response.status_code == 200
     html = response.content.decode()
     assert "json_value" not in response.context["adminform"].form.fields
@@ -503,7 +474,7 @@ def test_values_json_cannot_represent_are_read_only(admin_client, value, shown):
 
 def test_a_bytes_serializer_value_is_read_only(admin_client):
     KeyVal("s", serializer="bytes").set("k", b"\x00\x01")
-    response = admin_client.get(change_url(entry("s", "k")))
+    response = admin_client.get(change_url(stored_row("s", "k")))
     assert "json_value" not in response.context["adminform"].form.fields
     assert "b&#x27;\\x00\\x01&#x27;" in response.content.decode()
 
@@ -512,7 +483,7 @@ def test_the_expiry_of_a_read_only_value_can_change(admin_client):
     kv = KeyVal("s")
     kv.set("k", (1, 2), ttl=None)
     when = timezone.now() + datetime.timedelta(hours=5)
-    response = admin_client.post(change_url(entry("s", "k")), expiry_fields(when))
+    response = admin_client.post(change_url(stored_row("s", "k")), expiry_fields(when))
     assert response.status_code == 302
     assert kv.get("k") == (1, 2)
     assert kv.ttl("k") == pytest.approx(5 * 3600, abs=2)
@@ -537,7 +508,7 @@ def test_undecodable_values_cannot_be_overwritten(admin_client, corrupt, canary)
     row = corrupt["forged"]
     response = admin_client.post(change_url(row), {"json_value": "1"})
     assert response.status_code == 403
-    assert bytes(entry("bad", "forged").value) == bytes(row.value)
+    assert bytes(stored_row("bad", "forged").value) == bytes(row.value)
     assert not canary.exists()
 
 
@@ -571,7 +542,7 @@ def test_adding_an_entry_stores_it_through_keyval(admin_client):
     response = add(admin_client, "settings", "limit", "42")
     assert response.status_code == 302
     assert KeyVal("settings").get("limit") == 42
-    row = entry("settings", "limit")
+    row = stored_row("settings", "limit")
     assert row.mac is not None and row.expires_at is None
 
 
@@ -610,7 +581,7 @@ def test_adding_a_live_key_again_is_a_form_error(admin_client):
 
 def test_adding_over_an_expired_key_replaces_it(admin_client):
     KeyVal("s").set("k", 1, ttl=60)
-    Entry.objects.filter(key="k").update(expires_at=time.time() - 1)
+    expire("s", "k")
     assert add(admin_client, "s", "k", "2").status_code == 302
     assert KeyVal("s").get("k") == 2
 
@@ -626,7 +597,7 @@ def test_a_value_the_serializer_refuses_is_a_form_error(admin_client, settings):
 def test_adding_logs_the_entry_in_the_admin_history(admin_client):
     add(admin_client, "s", "k", "1")
     log = LogEntry.objects.get()
-    assert log.object_id == str(entry("s", "k").pk)
+    assert log.object_id == str(stored_row("s", "k").pk)
     assert log.object_repr == "s: k"
 
 
@@ -652,7 +623,7 @@ def run_action(client: Any, action: str, pks: list[int], query: str = "", **extr
 
 def test_delete_selected_asks_for_confirmation_first(admin_client):
     KeyVal("s").set_many({"a": 1, "b": 2, "c": 3})
-    pks = [entry("s", "a").pk, entry("s", "b").pk]
+    pks = [stored_row("s", "a").pk, stored_row("s", "b").pk]
     response = run_action(admin_client, "delete_selected", pks, index="0")
     assert response.status_code == 200
     html = response.content.decode()
@@ -663,7 +634,7 @@ def test_delete_selected_asks_for_confirmation_first(admin_client):
 
 def test_delete_selected_deletes_the_selected_entries(admin_client):
     KeyVal("s").set_many({"a": 1, "b": 2, "c": 3})
-    pks = [entry("s", "a").pk, entry("s", "b").pk]
+    pks = [stored_row("s", "a").pk, stored_row("s", "b").pk]
     response = run_action(admin_client, "delete_selected", pks, post="yes")
     assert response.status_code == 302
     assert KeyVal("s").keys() == ["c"]
@@ -675,7 +646,7 @@ def test_delete_selected_deletes_thousands_without_reading_values(admin_client):
     """Thousands are selected across pages ("Select all"): one DELETE with the list's filter."""
     KeyVal("many").set_many({f"k{i:05}": "v" * 100 for i in range(3000)})
     KeyVal("kept").set("k", 1)
-    one = entry("many", "k00001").pk
+    one = stored_row("many", "k00001").pk
     with CaptureQueriesContext(connection) as queries:
         response = run_action(
             admin_client, "delete_selected", [one], "?store=many", post="yes", select_across="1"
@@ -691,7 +662,7 @@ def test_delete_selected_deletes_thousands_without_reading_values(admin_client):
 def test_delete_selected_across_a_filtered_list(admin_client):
     KeyVal("many").set_many({f"k{i}": i for i in range(300)})
     KeyVal("kept").set("k", 1)
-    one = entry("many", "k1").pk
+    one = stored_row("many", "k1").pk
     response = run_action(
         admin_client, "delete_selected", [one], "?store=many", post="yes", select_across="1"
     )
@@ -703,7 +674,7 @@ def test_flush_stores_asks_for_confirmation_with_counts(admin_client):
     KeyVal("alpha").set_many({"a": 1, "b": 2})
     KeyVal("beta").set("a", 1)
     KeyVal("gamma").set("a", 1)
-    pks = [entry("alpha", "a").pk, entry("beta", "a").pk]
+    pks = [stored_row("alpha", "a").pk, stored_row("beta", "a").pk]
     response = run_action(admin_client, "flush_stores", pks, index="0")
     assert response.status_code == 200
     assert response.context["by_store"] == [("alpha", 2), ("beta", 1)]
@@ -718,7 +689,7 @@ def test_flush_stores_empties_the_stores_of_the_selected_entries(admin_client):
     KeyVal("alpha").set_many({"a": 1, "b": 2})
     KeyVal("beta").set("a", 1)
     KeyVal("gamma").set("a", 1)
-    pks = [entry("alpha", "a").pk, entry("beta", "a").pk]
+    pks = [stored_row("alpha", "a").pk, stored_row("beta", "a").pk]
     response = run_action(admin_client, "flush_stores", pks, post="yes")
     assert response.status_code == 302
     assert KeyVal.stores() == ["gamma"]
@@ -726,8 +697,8 @@ def test_flush_stores_empties_the_stores_of_the_selected_entries(admin_client):
 
 def test_purge_expired_removes_only_expired_entries(admin_client):
     KeyVal("s").set_many({"old1": 1, "old2": 2, "new": 3})
-    Entry.objects.filter(key__startswith="old").update(expires_at=time.time() - 1)
-    response = run_action(admin_client, "purge_expired", [entry("s", "new").pk], index="0")
+    expire("s", "old1", "old2")
+    response = run_action(admin_client, "purge_expired", [stored_row("s", "new").pk], index="0")
     assert response.status_code == 302
     assert list(Entry.objects.values_list("key", flat=True)) == ["new"]
 
@@ -746,14 +717,14 @@ def test_view_only_users_can_list_and_view(client, django_user_model):
     KeyVal("s").set("k", {"a": 1})
     client.force_login(make_user(django_user_model, "viewer", "view_entry"))
     assert client.get(reverse(CHANGELIST)).status_code == 200
-    response = client.get(change_url(entry("s", "k")))
+    response = client.get(change_url(stored_row("s", "k")))
     assert response.status_code == 200
     assert 'name="_save"' not in response.content.decode()
 
 
 def test_view_only_users_cannot_change_add_or_delete(client, django_user_model):
     KeyVal("s").set("k", 1)
-    row = entry("s", "k")
+    row = stored_row("s", "k")
     client.force_login(make_user(django_user_model, "viewer", "view_entry"))
     assert client.post(change_url(row), {"json_value": "2"}).status_code == 403
     assert client.get(reverse(ADD)).status_code == 403
@@ -767,7 +738,7 @@ def test_actions_need_the_delete_permission(client, django_user_model):
     client.force_login(make_user(django_user_model, "editor", "view_entry", "change_entry"))
     response = client.get(reverse(CHANGELIST))
     assert response.context["action_form"] is None
-    run_action(client, "delete_selected", [entry("s", "k").pk], post="yes")
+    run_action(client, "delete_selected", [stored_row("s", "k").pk], post="yes")
     assert KeyVal("s").get("k") == 1
 
 

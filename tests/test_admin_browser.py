@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,6 +18,7 @@ import pytest
 
 from django_keyval import KeyVal
 from django_keyval.models import Entry
+from tests.helpers import WRONG_MAC, expire, write_row
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -85,15 +85,8 @@ def seed() -> None:
     KeyVal("counters").set_many({f"page:{n}": n * 17 for n in range(1, 6)})
     KeyVal("sessions").set("abc123", {"user": 7}, ttl=3600)
     KeyVal("sessions").set("old", {"user": 3}, ttl=60)
-    Entry.objects.filter(store="sessions", key="old").update(expires_at=time.time() - 30)
-    Entry.objects.create(
-        store="settings",
-        key="tampered",
-        value=b"\x80\x05forged",
-        serializer="pickle",
-        mac=b"\0" * 32,
-        updated_at=time.time(),
-    )
+    expire("sessions", "old", ago=30)
+    write_row("settings", "tampered", b"\x80\x05forged", "pickle", WRONG_MAC)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
@@ -14,10 +11,9 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from django_keyval.checks import check_settings
+from tests.processes import run_python
 
 pytestmark = pytest.mark.django_db
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 class NotASerializer:
@@ -362,26 +358,8 @@ def test_check_command_reports_w001_without_failing(settings, capsys):
 # Importing the package
 
 
-def run_python(code: str, **env_changes: str | None) -> subprocess.CompletedProcess[str]:
-    """Run ``code`` in a fresh interpreter from the repository root."""
-    env = dict(os.environ)
-    for name, value in env_changes.items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 def run_without_settings(code: str) -> subprocess.CompletedProcess[str]:
-    return run_python(code, DJANGO_SETTINGS_MODULE=None)
+    return run_python("-c", code, text=True, DJANGO_SETTINGS_MODULE=None)
 
 
 def test_import_without_settings_succeeds():
@@ -419,11 +397,13 @@ def test_public_names_import_without_settings():
 
 def test_models_keyval_is_the_package_keyval():
     result = run_python(
+        "-c",
         "import django\n"
         "django.setup()\n"
         "import django_keyval\n"
         "from django_keyval.models import KeyVal\n"
         "print(KeyVal is django_keyval.KeyVal)",
+        text=True,
         DJANGO_SETTINGS_MODULE=django_settings.SETTINGS_MODULE,
     )
     assert result.stdout.strip() == "True", result.stderr

@@ -12,7 +12,7 @@ import pytest
 
 from django_keyval import KeyVal
 from django_keyval.exceptions import KeyValError, SerializationError
-from django_keyval.models import Entry
+from tests.helpers import stored_row
 
 pytestmark = pytest.mark.django_db
 
@@ -35,10 +35,6 @@ class NotASerializer:
 
 class Opaque:
     """An object that JSON cannot represent."""
-
-
-def stored_row(kv: KeyVal, key: str) -> Entry:
-    return Entry.objects.get(store=kv.name, key=key)
 
 
 PICKLE_VALUES = {

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,16 +12,14 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connections
 
 from django_keyval import KeyVal
 from django_keyval.management.commands.keyval import Command
 from django_keyval.models import Entry
+from tests.helpers import WRONG_MAC, expire, tamper
+from tests.processes import child_databases, run_python, write_child_settings
 
 pytestmark = pytest.mark.django_db
-
-REPO = Path(__file__).resolve().parent.parent
-CHILD_SETTINGS = "keyval_child_settings"
 
 
 def keyval(*args: str, **options: Any) -> tuple[str, str]:
@@ -35,48 +29,12 @@ def keyval(*args: str, **options: Any) -> tuple[str, str]:
     return stdout.getvalue(), stderr.getvalue()
 
 
-def expire(kv: KeyVal, key: str) -> None:
-    Entry.objects.filter(store=kv.name, key=key).update(expires_at=time.time() - 1)
-
-
 # Subprocesses run the real manage.py, on the test databases of this process.
 
 
-def write_child_settings(directory: Path, databases: dict[str, dict[str, Any]]) -> None:
-    """Write a settings module that is tests.settings with ``databases``."""
-    text = f"from tests.settings import *  # noqa: F403\n\nDATABASES = {databases!r}\n"
-    (directory / f"{CHILD_SETTINGS}.py").write_text(text)
-
-
-def child_databases() -> dict[str, dict[str, Any]]:
-    """Return the settings of this process's test databases, as a child process needs them."""
-    fields = ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
-    return {
-        alias: {
-            field: str(value) if field == "NAME" else value
-            for field, value in connections[alias].settings_dict.items()
-            if field in fields
-        }
-        for alias in ("default", "other")
-    }
-
-
-def run_manage(directory: Path, *args: str, stdin: str | bytes | None = None) -> Any:
+def run_manage(directory: Path, *args: str, stdin: str | None = None) -> Any:
     """Run ``python manage.py ARGS`` with the settings written in ``directory``."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": CHILD_SETTINGS,
-        "PYTHONPATH": os.pathsep.join([str(directory), str(REPO)]),
-    }
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        input=stdin.encode() if isinstance(stdin, str) else stdin,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    return run_python("manage.py", *args, settings_in=directory, stdin=stdin)
 
 
 @pytest.fixture
@@ -303,7 +261,7 @@ def test_get_expired_key_is_missing(kv):
 
 def test_get_corrupt_value_fails_in_one_line(kv):
     kv.set("k", "v")
-    Entry.objects.filter(store="test", key="k").update(mac=b"\x00" * 32)
+    tamper("test", "k", mac=WRONG_MAC)
     with pytest.raises(CommandError, match="fails its signature") as info:
         keyval("get", "test", "k")
     assert "\n" not in str(info.value)
@@ -379,7 +337,7 @@ def test_list_store_with_prefix(kv):
 
 def test_list_shows_corrupt_values_as_such(kv):
     kv.set("k", "v")
-    Entry.objects.filter(store="test", key="k").update(mac=b"\x00" * 32)
+    tamper("test", "k", mac=WRONG_MAC)
     out, _ = keyval("list", "test")
     assert out.split("\t")[:2] == ["k", "corrupt"]
 

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 import tracemalloc
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from django_keyval import KeyVal
-from django_keyval.models import Entry
 from django_keyval.sql.base import ITEMS_PAGE, KEYS_PAGE
+from tests.helpers import write_expired
 
-T = TypeVar("T")
+# Tests on ``kv`` run through the sync methods, then through their async twins
+# (aiter_keys and aitems for iter_keys and items, read to their end at once).
+pytestmark = pytest.mark.twins
 
 # Keys whose order differs between code point, byte, case-insensitive and
 # locale-aware comparisons, and that LIKE would treat as patterns.
@@ -72,22 +69,6 @@ def numbered(count: int, prefix: str = "key-") -> list[str]:
     return [f"{prefix}{i:06d}" for i in range(count)]
 
 
-def run_async(coroutine_function: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    async def main() -> T:
-        try:
-            return await coroutine_function()
-        finally:
-            # The async twins query from asgiref's thread: close its connections,
-            # or the test database cannot be dropped at the end of the run.
-            await sync_to_async(connections.close_all, thread_sensitive=True)()
-
-    return asyncio.run(main())
-
-
-async def collect(iterator: AsyncIterator[T]) -> list[T]:
-    return [item async for item in iterator]
-
-
 ALL_KEYS = list(dict.fromkeys(TRICKY_KEYS + random_keys(300)))
 
 
@@ -120,17 +101,6 @@ def test_iterating_the_store_yields_keys_sorted_by_code_point(tricky_kv):
 
 def test_items_yield_pairs_sorted_by_code_point(tricky_kv):
     assert list(tricky_kv.items()) == [(key, [key]) for key in sorted(ALL_KEYS)]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_aiter_keys_yields_keys_sorted_by_code_point(tricky_kv):
-    assert run_async(lambda: collect(tricky_kv.aiter_keys())) == sorted(ALL_KEYS)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_aitems_yield_pairs_sorted_by_code_point(tricky_kv):
-    expected = [(key, [key]) for key in sorted(ALL_KEYS)]
-    assert run_async(lambda: collect(tricky_kv.aitems())) == expected
 
 
 def test_count_counts_every_key(tricky_kv):
@@ -176,28 +146,14 @@ def test_iteration_skips_keys_of_other_stores(kv, other_kv):
 def test_iteration_skips_expired_keys(kv):
     live = numbered(KEYS_PAGE + 10)
     fill(kv, live)
-    past = time.time() - 60
-    Entry.objects.bulk_create(
-        Entry(
-            store="test", key=f"{key}-expired", value=b"", serializer="pickle",
-            mac=None, expires_at=past, updated_at=past,
-        )
-        for key in live[::7]
-    )  # fmt: skip
+    write_expired("test", [f"{key}-expired" for key in live[::7]])
     assert list(kv.iter_keys()) == live
 
 
 def test_items_skip_expired_keys(kv):
     live = numbered(ITEMS_PAGE + 10)
     fill(kv, live)
-    past = time.time() - 60
-    Entry.objects.bulk_create(
-        Entry(
-            store="test", key=f"{key}-expired", value=b"", serializer="pickle",
-            mac=None, expires_at=past, updated_at=past,
-        )
-        for key in live[::7]
-    )  # fmt: skip
+    write_expired("test", [f"{key}-expired" for key in live[::7]])
     assert [key for key, _ in kv.items()] == live
 
 
@@ -232,17 +188,6 @@ def test_count_with_prefix_counts_those_starting_with_it(tricky_kv, prefix):
     assert tricky_kv.count(prefix) == len(expected_under(prefix))
 
 
-@pytest.mark.django_db(transaction=True)
-def test_aiter_keys_with_prefix_yields_those_starting_with_it(tricky_kv):
-    assert run_async(lambda: collect(tricky_kv.aiter_keys("a"))) == expected_under("a")
-
-
-@pytest.mark.django_db(transaction=True)
-def test_aitems_with_prefix_yield_those_starting_with_it(tricky_kv):
-    expected = [(key, [key]) for key in expected_under("a")]
-    assert run_async(lambda: collect(tricky_kv.aitems("a"))) == expected
-
-
 def test_empty_prefix_yields_every_key(tricky_kv):
     assert list(tricky_kv.iter_keys("")) == sorted(ALL_KEYS)
 
@@ -256,17 +201,6 @@ def test_iter_keys_crosses_pages_without_gaps_or_duplicates(paged_kv):
 
 def test_items_cross_pages_without_gaps_or_duplicates(paged_kv):
     assert list(paged_kv.items()) == [(key, [key]) for key in numbered(PAGED)]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_aiter_keys_crosses_pages_without_gaps_or_duplicates(paged_kv):
-    assert run_async(lambda: collect(paged_kv.aiter_keys())) == numbered(PAGED)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_aitems_cross_pages_without_gaps_or_duplicates(paged_kv):
-    expected = [(key, [key]) for key in numbered(PAGED)]
-    assert run_async(lambda: collect(paged_kv.aitems())) == expected
 
 
 def test_iter_keys_of_an_exact_number_of_pages_yields_each_key_once(kv):
@@ -301,14 +235,16 @@ def test_items_fetch_one_page_per_query(paged_kv, django_assert_num_queries):
             pass
 
 
+@pytest.mark.sync_only
 def test_iter_keys_queries_nothing_until_iterated(paged_kv, django_assert_num_queries):
     with django_assert_num_queries(0):
         paged_kv.iter_keys()
 
 
-# Changes during iteration
+# Changes during iteration (the async twins' are in test_aio.py)
 
 
+@pytest.mark.sync_only
 def test_deleting_each_key_while_iterating_visits_every_key(paged_kv):
     seen: list[str] = []
     for key in paged_kv.iter_keys():
@@ -317,12 +253,14 @@ def test_deleting_each_key_while_iterating_visits_every_key(paged_kv):
     assert seen == numbered(PAGED)
 
 
+@pytest.mark.sync_only
 def test_deleting_each_key_while_iterating_empties_the_store(paged_kv):
     for key in paged_kv.iter_keys():
         paged_kv.delete(key)
     assert paged_kv.count() == 0
 
 
+@pytest.mark.sync_only
 def test_iteration_skips_keys_deleted_ahead_of_it(paged_kv):
     keys = numbered(PAGED)
     doomed = keys[KEYS_PAGE + 100 : KEYS_PAGE + 200]
@@ -334,6 +272,7 @@ def test_iteration_skips_keys_deleted_ahead_of_it(paged_kv):
     assert seen == [key for key in keys if key not in doomed]
 
 
+@pytest.mark.sync_only
 def test_iteration_yields_keys_added_ahead_of_it(paged_kv):
     keys = numbered(PAGED)
     added = [f"{key}+" for key in keys[KEYS_PAGE + 100 : KEYS_PAGE + 200]]
@@ -345,6 +284,7 @@ def test_iteration_yields_keys_added_ahead_of_it(paged_kv):
     assert seen == sorted(keys + added)
 
 
+@pytest.mark.sync_only
 def test_overwriting_each_value_while_iterating_items_visits_each_key_once(paged_kv):
     seen: list[str] = []
     for key, value in paged_kv.items():
@@ -353,6 +293,7 @@ def test_overwriting_each_value_while_iterating_items_visits_each_key_once(paged
     assert seen == numbered(PAGED)
 
 
+@pytest.mark.sync_only
 def test_flushing_the_store_while_iterating_ends_without_error(paged_kv):
     seen: list[str] = []
     for key in paged_kv.iter_keys():
@@ -360,22 +301,6 @@ def test_flushing_the_store_while_iterating_ends_without_error(paged_kv):
             paged_kv.flush()
         seen.append(key)
     assert seen == numbered(PAGED)[: len(seen)]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_aiter_keys_sees_keys_deleted_while_iterating(paged_kv):
-    keys = numbered(PAGED)
-    doomed = keys[KEYS_PAGE + 100 : KEYS_PAGE + 200]
-
-    async def scenario() -> list[str]:
-        seen: list[str] = []
-        async for key in paged_kv.aiter_keys():
-            if not seen:
-                await paged_kv.adelete_many(doomed)
-            seen.append(key)
-        return seen
-
-    assert run_async(scenario) == [key for key in keys if key not in doomed]
 
 
 # Memory
@@ -404,6 +329,7 @@ def fill_quickly(kv: KeyVal, count: int) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.sync_only
 def test_iter_keys_memory_stays_flat_on_a_large_store(kv):
     fill_quickly(kv, MANY)
     counted: list[int] = []
@@ -415,6 +341,7 @@ def test_iter_keys_memory_stays_flat_on_a_large_store(kv):
 
 
 @pytest.mark.slow
+@pytest.mark.sync_only
 def test_items_memory_stays_flat_on_a_large_store(kv):
     # Fewer keys than above: items decode every value, and pages are ten times smaller.
     fill_quickly(kv, MANY // 4)

@@ -7,7 +7,8 @@ import pytest
 from django_keyval import KeyVal
 from django_keyval.exceptions import InvalidKey, KeyValError
 
-pytestmark = pytest.mark.django_db
+# Tests on ``kv`` run through the sync methods, then through their async twins.
+pytestmark = [pytest.mark.django_db, pytest.mark.twins]
 
 # Every operation that takes a single key, called with ``key``.
 KEY_OPERATIONS = {
@@ -421,6 +422,7 @@ def test_invalid_prefix_raises_invalidkey(kv, operation, prefix):
         operation(kv, prefix)
 
 
+@pytest.mark.sync_only
 def test_invalid_prefix_raises_before_iteration_starts(kv):
     with pytest.raises(InvalidKey):
         kv.iter_keys("a\x00")
@@ -478,11 +480,11 @@ def test_non_str_store_name_message_names_the_store_name(db):
 @pytest.mark.parametrize(
     "name", ["", "s" * 255, "\U0001f600" * 255, "a%_\\"], ids=["empty", "255", "astral", "wild"]
 )
-def test_valid_store_name_holds_keys(db, name):
-    store = KeyVal(name)
+def test_valid_store_name_holds_keys(api, name):
+    store = api(KeyVal(name))
     store.set("k", "value")
     assert store.get("k") == "value"
-    assert KeyVal.stores() == [name]
+    assert api(KeyVal).stores() == [name]
 
 
 def test_lookalike_store_names_are_distinct_stores(db):
@@ -491,7 +493,7 @@ def test_lookalike_store_names_are_distinct_stores(db):
     assert [KeyVal(name).get("k") for name in LOOKALIKES] == LOOKALIKES
 
 
-def test_stores_are_sorted_by_code_point(db):
+def test_stores_are_sorted_by_code_point(api):
     for name in MIXED:
         KeyVal(name).set("k", 1)
-    assert KeyVal.stores() == sorted(MIXED)
+    assert api(KeyVal).stores() == sorted(MIXED)

@@ -19,8 +19,11 @@ from django_keyval.exceptions import CorruptValue
 from django_keyval.models import Entry
 from django_keyval.sql import cursors, operations_for
 from django_keyval.sql.base import FLUSH_BATCH
+from tests.helpers import WRONG_MAC, tamper
 
-pytestmark = pytest.mark.django_db
+# Tests on ``kv`` run through the sync methods, then through their async twins,
+# which must make the same queries.
+pytestmark = [pytest.mark.django_db, pytest.mark.twins]
 
 SAVEPOINT = 2  # SAVEPOINT and RELEASE SAVEPOINT
 
@@ -46,8 +49,8 @@ def filled(kv: KeyVal) -> KeyVal:
         lambda kv: kv.count("a"),
         lambda kv: kv.delete_prefix("a"),
         lambda kv: kv.flush(),
-        lambda kv: KeyVal.flush_all(),
-        lambda kv: KeyVal.stores(),
+        lambda kv: kv.flush_all(),
+        lambda kv: kv.stores(),
         lambda kv: kv.get_many(["a", "b", "c"]),
         lambda kv: kv.delete_many(["a", "b", "c"]),
         lambda kv: list(kv.items()),
@@ -130,7 +133,7 @@ def test_pop_is_one_statement_where_the_database_deletes_returning(
 
 
 def test_pop_of_a_corrupt_value_puts_it_back_in_one_more_query(filled, django_assert_num_queries):
-    Entry.objects.filter(store="test", key="a").update(mac=b"\0" * 32)
+    tamper("test", "a", mac=WRONG_MAC)
     statements = 1 if operations_for(connection).pop_is_atomic else 2 + SAVEPOINT
     with django_assert_num_queries(statements + 1), pytest.raises(CorruptValue):
         filled.pop("a")
@@ -155,17 +158,17 @@ def test_flush_deletes_in_batches(kv, django_assert_num_queries):
     assert kv.count() == 0
 
 
-def test_flush_all_deletes_in_batches(kv, other_kv, django_assert_num_queries):
+def test_flush_all_deletes_in_batches(kv, other_kv, api, django_assert_num_queries):
     kv.set_many({f"k{i:04}": i for i in range(FLUSH_BATCH)})
     other_kv.set_many({f"k{i:04}": i for i in range(FLUSH_BATCH + 1)})
     with django_assert_num_queries(3):
-        KeyVal.flush_all()
+        api(KeyVal).flush_all()
     assert KeyVal.stores() == []
 
 
-def test_purge_expired_makes_one_query_when_nothing_expired(filled, django_assert_num_queries):
+def test_purge_expired_makes_one_query_when_nothing_expired(filled, api, django_assert_num_queries):
     with django_assert_num_queries(1):
-        KeyVal.purge_expired()
+        api(KeyVal).purge_expired()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's prepared statements")
@@ -190,6 +193,7 @@ def test_postgresql_prepares_statements_when_the_project_enables_them(filled):
         delattr(connections[DEFAULT_DB_ALIAS], cursors._ATTRIBUTE)
 
 
+@pytest.mark.sync_only
 def test_errors_on_kept_cursors_arrive_as_djangos_exceptions(kv):
     # The kept cursors translate driver errors as Django's cursor wrapper does.
     with (

@@ -13,42 +13,10 @@ from django.db import DatabaseError, connection, connections, transaction
 from django_keyval import KeyVal
 from django_keyval.models import Entry
 from django_keyval.retry import is_conflict
+from tests.processes import session_id, wait_until, waiting_for_a_lock
 
 # "other" watches the victim: PostgreSQL shows a transaction the same statistics until it ends.
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "other"])
-
-
-def session_id() -> int:
-    sql = (
-        "SELECT pg_backend_pid()" if connection.vendor == "postgresql" else "SELECT CONNECTION_ID()"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return int(cursor.fetchone()[0])
-
-
-def waits_for_a_lock(session: int) -> bool:
-    with connections["other"].cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [session])
-            waiting = "Lock"
-        else:
-            cursor.execute(
-                "SELECT trx_state FROM information_schema.innodb_trx "
-                "WHERE trx_mysql_thread_id = %s",
-                [session],
-            )
-            waiting = "LOCK WAIT"
-        row = cursor.fetchone()
-    return row is not None and row[0] == waiting
-
-
-def wait_until_it_waits_for_a_lock(sessions: list[int]) -> None:
-    deadline = time.monotonic() + 30
-    while not (sessions and waits_for_a_lock(sessions[0])):
-        assert time.monotonic() < deadline, "the other thread never waited for the lock"
-        # MariaDB refreshes information_schema.innodb_trx at most every 0.1 s.
-        time.sleep(0.12)
 
 
 @pytest.fixture
@@ -89,7 +57,11 @@ def deadlock(db: None) -> Any:
             Entry.objects.filter(store="ballast").update(updated_at=time.time())
             Entry.objects.select_for_update().get(store="deadlock", key="b")
             thread.start()
-            wait_until_it_waits_for_a_lock(sessions)  # It locked "a", and waits for "b".
+            # It locked "a", and waits for "b".
+            wait_until(
+                lambda: bool(sessions) and waiting_for_a_lock(sessions[0]),
+                what="the other thread's wait for the lock",
+            )
             Entry.objects.select_for_update().get(store="deadlock", key="a")
         thread.join(timeout=60)
         (result,) = outcome

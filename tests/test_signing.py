@@ -5,28 +5,16 @@ from __future__ import annotations
 import os
 import pathlib
 import pickle
-import time
 from typing import Any
 
 import pytest
-from model_bakery import baker
 
 from django_keyval import KeyVal
 from django_keyval.exceptions import CorruptValue, KeyValError
-from django_keyval.models import Entry
 from django_keyval.signing import SMALL_PAYLOAD
+from tests.helpers import Exploit, stored_row, tamper, write_row
 
 pytestmark = pytest.mark.django_db
-
-
-class Exploit:
-    """A pickle whose loading creates the file ``path``: what an attacker would store."""
-
-    def __init__(self, path: pathlib.Path) -> None:
-        self.path = path
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (pathlib.Path.touch, (self.path,))
 
 
 class FailingSerializer:
@@ -48,28 +36,6 @@ def mac_of(store: str, key: str, tag: str, payload: bytes, secret: str | None = 
     return signing.signature(
         settings.SECRET_KEY if secret is None else secret, store, key, tag, payload
     )
-
-
-def write_row(store: str, key: str, payload: bytes, tag: str, mac: bytes | None) -> Entry:
-    """Write an entry straight into the table, as someone with database access could."""
-    return baker.make(
-        Entry,
-        store=store,
-        key=key,
-        value=payload,
-        serializer=tag,
-        mac=mac,
-        expires_at=None,
-        updated_at=time.time(),
-    )
-
-
-def stored_row(store: str, key: str) -> Entry:
-    return Entry.objects.get(store=store, key=key)
-
-
-def tamper(store: str, key: str, **changes: Any) -> None:
-    Entry.objects.filter(store=store, key=key).update(**changes)
 
 
 # The helpers match what the store writes, so the tests below test what they say.

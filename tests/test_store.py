@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import pytest
 
 from django_keyval import DEFAULT_TTL, KeyVal
 from django_keyval.exceptions import KeyValError, StoreDisconnected
-from django_keyval.models import Entry
+from tests.helpers import expire
 
-pytestmark = pytest.mark.django_db
-
-
-def expire(kv: KeyVal, key: str) -> None:
-    """Make ``key`` expired without waiting, as if its ttl had run out."""
-    Entry.objects.filter(store=kv.name, key=key).update(expires_at=time.time() - 1)
+# Tests on ``kv`` run through the sync methods, then through their async twins.
+pytestmark = [pytest.mark.django_db, pytest.mark.twins]
 
 
 # Connecting
@@ -38,6 +33,7 @@ def test_stores_do_not_share_keys(kv, other_kv):
     assert not other_kv.exists("a")
 
 
+@pytest.mark.sync_only
 def test_disconnect_returns_none(kv):
     assert kv.disconnect() is None
 
@@ -160,11 +156,11 @@ def test_add_of_a_large_value_leaves_a_live_key_alone(kv):
     assert kv.get("a") == 1
 
 
-def test_empty_key_and_empty_store_name_work(db):
-    kv = KeyVal("")
+def test_empty_key_and_empty_store_name_work(api):
+    kv = api(KeyVal(""))
     assert kv.set("", "empty") is True
     assert kv.get("") == "empty"
-    assert KeyVal.stores() == [""]
+    assert api(KeyVal).stores() == [""]
 
 
 # pop
@@ -229,10 +225,10 @@ def test_flush_empties_only_this_store(kv, other_kv):
     assert other_kv.get("a") == 2
 
 
-def test_flush_all_empties_every_store(kv, other_kv):
+def test_flush_all_empties_every_store(kv, other_kv, api):
     kv.set("a", 1)
     other_kv.set("a", 2)
-    assert KeyVal.flush_all() is None
+    assert api(KeyVal).flush_all() is None
     assert kv.count() == 0
     assert other_kv.count() == 0
 
@@ -301,8 +297,8 @@ def test_incr_and_decr(kv):
     assert kv.get("n") == -6
 
 
-def test_incr_a_missing_key_gets_the_store_default_ttl(db):
-    kv = KeyVal("test", ttl=100)
+def test_incr_a_missing_key_gets_the_store_default_ttl(api):
+    kv = api(KeyVal("test", ttl=100))
     kv.incr("n")
     assert 99 < kv.ttl("n") <= 100
 
@@ -414,8 +410,8 @@ def test_set_without_ttl_replaces_an_earlier_expiry_with_the_default(kv):
     assert kv.ttl("a") is None
 
 
-def test_explicit_default_ttl_is_the_store_default(db):
-    kv = KeyVal("test", ttl=50)
+def test_explicit_default_ttl_is_the_store_default(api):
+    kv = api(KeyVal("test", ttl=50))
     kv.set("a", 1, ttl=DEFAULT_TTL)
     assert 49 < kv.ttl("a") <= 50
 
@@ -519,19 +515,19 @@ def test_count_and_len(kv):
     assert len(kv) == 3
 
 
-def test_stores_lists_stores_with_live_keys(kv, other_kv):
+def test_stores_lists_stores_with_live_keys(kv, other_kv, api):
     kv.set("a", 1)
     other_kv.set("a", 1)
     KeyVal("empty").set("x", 1)
     KeyVal("empty").delete("x")
-    assert KeyVal.stores() == ["other", "test"]
+    assert api(KeyVal).stores() == ["other", "test"]
 
 
-def test_stores_skips_stores_whose_keys_all_expired(kv, other_kv):
+def test_stores_skips_stores_whose_keys_all_expired(kv, other_kv, api):
     kv.set("a", 1)
     other_kv.set("a", 1)
     expire(other_kv, "a")
-    assert KeyVal.stores() == ["test"]
+    assert api(KeyVal).stores() == ["test"]
 
 
 # Dict-style access
@@ -557,10 +553,12 @@ def test_delitem_of_a_missing_key_raises_keyerror(kv):
         del kv["missing"]
 
 
+@pytest.mark.sync_only
 def test_repr_names_the_store(kv):
     assert repr(kv) == "<KeyVal 'test'>"
 
 
+@pytest.mark.sync_only
 def test_a_handle_is_true_without_a_query(kv, django_assert_num_queries):
     with django_assert_num_queries(0):
         assert bool(kv) is True

@@ -8,7 +8,9 @@ from django.db import transaction
 from django_keyval import KeyVal
 from django_keyval.exceptions import InvalidKey, SerializationError
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test runs through the sync methods, then through their async twins: run from
+# sync code (async_to_sync), a twin works on the caller's connection, in its transaction.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.twins]
 
 
 class Rollback(Exception):
@@ -31,11 +33,11 @@ class Rollback(Exception):
         lambda kv: kv.delete_prefix(""),
         lambda kv: kv.touch("a", 10),
         lambda kv: kv.get_or_set("new", 1),
-        lambda kv: KeyVal.flush_all(),
+        lambda kv: kv.flush_all(),
     ],
 )
-def test_writes_roll_back_with_the_callers_transaction(write):
-    kv = KeyVal("test")
+def test_writes_roll_back_with_the_callers_transaction(write, api):
+    kv = api(KeyVal("test"))
     kv.set_many({"a": 1, "n": 10})
     with pytest.raises(Rollback), transaction.atomic():
         write(kv)
@@ -44,8 +46,8 @@ def test_writes_roll_back_with_the_callers_transaction(write):
     assert kv.ttl("a") is None
 
 
-def test_writes_commit_with_the_callers_transaction():
-    kv = KeyVal("test")
+def test_writes_commit_with_the_callers_transaction(api):
+    kv = api(KeyVal("test"))
     with transaction.atomic():
         kv.set("a", 1)
         kv.incr("n")
@@ -67,8 +69,8 @@ def test_writes_commit_with_the_callers_transaction():
         (lambda kv: kv.ttl("missing"), KeyError),
     ],
 )
-def test_a_failed_call_leaves_the_callers_transaction_usable(failing_call, error):
-    kv = KeyVal("test")
+def test_a_failed_call_leaves_the_callers_transaction_usable(failing_call, error, api):
+    kv = api(KeyVal("test"))
     kv.set_many({"a": 1, "text": "x"})
     with transaction.atomic():
         kv.set("before", 1)
@@ -79,8 +81,8 @@ def test_a_failed_call_leaves_the_callers_transaction_usable(failing_call, error
     assert kv.get_many(["a", "before", "after", "b"]) == {"a": 2, "before": 1, "after": 2}
 
 
-def test_a_lost_add_race_leaves_the_callers_transaction_usable():
-    kv = KeyVal("test")
+def test_a_lost_add_race_leaves_the_callers_transaction_usable(api):
+    kv = api(KeyVal("test"))
     kv.set("a", 1)
     with transaction.atomic():
         assert kv.add("a", 2) is False

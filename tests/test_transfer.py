@@ -8,8 +8,6 @@ import json
 import math
 import pickle
 import random
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -30,7 +28,9 @@ from django_keyval.jsonvalues import is_json_value
 from django_keyval.management import console
 from django_keyval.models import Entry
 from django_keyval.transfer import IMPORT_BATCH
-from tests.test_commands import REPO, keyval, write_child_settings
+from tests.helpers import WRONG_MAC, expire, tamper
+from tests.processes import run_python, write_child_settings
+from tests.test_commands import keyval
 
 pytestmark = pytest.mark.django_db
 
@@ -312,7 +312,7 @@ def test_export_missing_store_fails(kv, workdir):
 
 def test_export_leaves_out_expired_entries(kv, workdir):
     kv.set_many({"live": 1, "dead": 2})
-    Entry.objects.filter(key="dead").update(expires_at=time.time() - 1)
+    expire("test", "dead")
     export(workdir / "dump.jsonl")
     assert [line["key"] for line in file_lines(workdir / "dump.jsonl")[1:]] == ["live"]
 
@@ -325,7 +325,7 @@ def test_export_file_is_private(kv, workdir):
 
 def test_export_of_a_corrupt_value_fails_and_leaves_no_file(kv, workdir):
     kv.set_many({"a": 1, "b": 2, "c": 3})
-    Entry.objects.filter(key="b").update(mac=b"\x00" * 32)
+    tamper("test", "b", mac=WRONG_MAC)
     (workdir / "dump.jsonl").write_text("previous export\n")
     with pytest.raises(CommandError, match="key 'b' in store 'test' fails its signature") as info:
         export(workdir / "dump.jsonl")
@@ -336,7 +336,7 @@ def test_export_of_a_corrupt_value_fails_and_leaves_no_file(kv, workdir):
 
 def test_export_skip_corrupt_reports_and_leaves_it_out(kv, workdir):
     kv.set_many({"a": 1, "b": 2, "c": 3})
-    Entry.objects.filter(key="b").update(mac=b"\x00" * 32)
+    tamper("test", "b", mac=WRONG_MAC)
     stdout, stderr = io.StringIO(), io.StringIO()
     path = workdir / "dump.jsonl"
     call_command(
@@ -640,12 +640,9 @@ def run_on_sqlite(directory: Path, source: str, target: Path) -> None:
     then export everything to ``target``."""
     database = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(directory / "child.sqlite3")}
     write_child_settings(directory, {"default": database})
-    env = {"DJANGO_SETTINGS_MODULE": "keyval_child_settings", "PATH": "/usr/bin:/bin"}
-    env["PYTHONPATH"] = f"{directory}:{REPO}"
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, source, str(target)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+    result = run_python(
+        "-c", CHILD, source, str(target), settings_in=directory, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
 
 

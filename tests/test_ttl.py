@@ -10,38 +10,22 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from model_bakery import baker
 
 from django_keyval import DEFAULT_TTL, KeyVal
 from django_keyval.models import Entry
+from tests.helpers import expire, write_expired
 
-pytestmark = pytest.mark.django_db
+# Tests on ``kv`` run through the sync methods, then through their async twins.
+pytestmark = [pytest.mark.django_db, pytest.mark.twins]
 
 # Seconds a test may take between a write and the ttl() that checks it.
 SLACK = 5.0
-
-
-def expire(kv: KeyVal, key: str) -> None:
-    """Make ``key`` expired without waiting, as if its ttl had run out."""
-    Entry.objects.filter(store=kv.name, key=key).update(expires_at=time.time() - 1)
 
 
 def assert_ttl_near(kv: KeyVal, key: str, seconds: float) -> None:
     left = kv.ttl(key)
     assert left is not None
     assert seconds - SLACK < left <= seconds
-
-
-def make_expired(store: str, keys: list[str]) -> list[Entry]:
-    """Rows already expired, written without going through the facade."""
-    return baker.make(
-        Entry,
-        store=store,
-        key=iter(keys),
-        expires_at=time.time() - 60,
-        updated_at=time.time() - 120,
-        _quantity=len(keys),
-    )
 
 
 # DEFAULT_TTL
@@ -75,14 +59,14 @@ def test_ttl_none_never_expires(kv):
     assert kv.ttl("k") is None
 
 
-def test_ttl_none_overrides_the_store_default(db):
-    kv = KeyVal("test", ttl=60)
+def test_ttl_none_overrides_the_store_default(api):
+    kv = api(KeyVal("test", ttl=60))
     kv.set("k", 1, ttl=None)
     assert kv.ttl("k") is None
 
 
-def test_ttl_default_ttl_means_the_store_default(db):
-    kv = KeyVal("test", ttl=60)
+def test_ttl_default_ttl_means_the_store_default(api):
+    kv = api(KeyVal("test", ttl=60))
     kv.set("k", 1, ttl=DEFAULT_TTL)
     assert_ttl_near(kv, "k", 60)
 
@@ -220,20 +204,20 @@ def test_store_default_ttl_rejects_a_bad_type(db, ttl):
 # Defaults: the store's, then KEYVAL["DEFAULT_TTL"]
 
 
-def test_store_default_ttl_applies_to_set(db):
-    kv = KeyVal("test", ttl=60)
+def test_store_default_ttl_applies_to_set(api):
+    kv = api(KeyVal("test", ttl=60))
     kv.set("k", 1)
     assert_ttl_near(kv, "k", 60)
 
 
-def test_store_default_ttl_accepts_a_timedelta(db):
-    kv = KeyVal("test", ttl=timedelta(minutes=2))
+def test_store_default_ttl_accepts_a_timedelta(api):
+    kv = api(KeyVal("test", ttl=timedelta(minutes=2)))
     kv.set("k", 1)
     assert_ttl_near(kv, "k", 120)
 
 
-def test_explicit_ttl_overrides_the_store_default(db):
-    kv = KeyVal("test", ttl=60)
+def test_explicit_ttl_overrides_the_store_default(api):
+    kv = api(KeyVal("test", ttl=60))
     kv.set("k", 1, ttl=10)
     assert_ttl_near(kv, "k", 10)
 
@@ -260,16 +244,16 @@ def test_setting_default_ttl_removed_means_never_again(kv, settings):
     assert kv.ttl("k") is None
 
 
-def test_store_default_ttl_overrides_the_setting(db, settings):
+def test_store_default_ttl_overrides_the_setting(api, settings):
     settings.KEYVAL = {"DEFAULT_TTL": 60}
-    kv = KeyVal("test", ttl=600)
+    kv = api(KeyVal("test", ttl=600))
     kv.set("k", 1)
     assert_ttl_near(kv, "k", 600)
 
 
-def test_store_default_ttl_none_overrides_the_setting(db, settings):
+def test_store_default_ttl_none_overrides_the_setting(api, settings):
     settings.KEYVAL = {"DEFAULT_TTL": 60}
-    kv = KeyVal("test", ttl=None)
+    kv = api(KeyVal("test", ttl=None))
     kv.set("k", 1)
     assert kv.ttl("k") is None
 
@@ -286,8 +270,8 @@ def test_set_without_ttl_replaces_an_earlier_expiry_with_never(kv):
     assert kv.ttl("k") is None
 
 
-def test_set_without_ttl_replaces_an_earlier_expiry_with_the_store_default(db):
-    kv = KeyVal("test", ttl=600)
+def test_set_without_ttl_replaces_an_earlier_expiry_with_the_store_default(api):
+    kv = api(KeyVal("test", ttl=600))
     kv.set("k", 1, ttl=10)
     kv.set("k", 2)
     assert_ttl_near(kv, "k", 600)
@@ -306,14 +290,14 @@ def test_set_many_applies_the_ttl_to_every_key(kv):
     assert_ttl_near(kv, "b", 60)
 
 
-def test_add_applies_the_store_default_ttl(db):
-    kv = KeyVal("test", ttl=60)
+def test_add_applies_the_store_default_ttl(api):
+    kv = api(KeyVal("test", ttl=60))
     kv.add("k", 1)
     assert_ttl_near(kv, "k", 60)
 
 
-def test_incr_of_a_missing_key_applies_the_store_default_ttl(db):
-    kv = KeyVal("test", ttl=60)
+def test_incr_of_a_missing_key_applies_the_store_default_ttl(api):
+    kv = api(KeyVal("test", ttl=60))
     kv.incr("k")
     assert_ttl_near(kv, "k", 60)
 
@@ -432,14 +416,14 @@ def test_touch_does_not_revive_an_expired_key(expired_kv):
     assert not expired_kv.exists("k")
 
 
-def test_expired_key_store_is_not_listed(kv):
+def test_expired_key_store_is_not_listed(kv, api):
     kv.set("k", 1)
     expire(kv, "k")
-    assert KeyVal.stores() == []
+    assert api(KeyVal).stores() == []
 
 
-def test_store_with_a_live_key_is_still_listed(expired_kv):
-    assert KeyVal.stores() == ["test"]
+def test_store_with_a_live_key_is_still_listed(expired_kv, api):
+    assert api(KeyVal).stores() == ["test"]
 
 
 # touch
@@ -462,8 +446,8 @@ def test_touch_with_ttl_none_removes_the_expiry(kv):
     assert kv.ttl("k") is None
 
 
-def test_touch_without_ttl_applies_the_store_default(db):
-    kv = KeyVal("test", ttl=600)
+def test_touch_without_ttl_applies_the_store_default(api):
+    kv = api(KeyVal("test", ttl=600))
     kv.set("k", 1, ttl=10)
     kv.touch("k")
     assert_ttl_near(kv, "k", 600)
@@ -493,90 +477,90 @@ def test_touch_of_a_missing_key_writes_nothing(kv):
 # purge_expired
 
 
-def test_purge_expired_returns_the_number_removed(kv):
-    make_expired("test", ["a", "b", "c"])
-    assert KeyVal.purge_expired() == 3
+def test_purge_expired_returns_the_number_removed(kv, api):
+    write_expired("test", ["a", "b", "c"])
+    assert api(KeyVal).purge_expired() == 3
 
 
-def test_purge_expired_removes_expired_rows(kv):
-    make_expired("test", ["a", "b", "c"])
-    KeyVal.purge_expired()
+def test_purge_expired_removes_expired_rows(kv, api):
+    write_expired("test", ["a", "b", "c"])
+    api(KeyVal).purge_expired()
     assert not Entry.objects.filter(store="test").exists()
 
 
-def test_purge_expired_keeps_live_rows(kv):
+def test_purge_expired_keeps_live_rows(kv, api):
     kv.set("forever", 1)
     kv.set("later", 2, ttl=600)
-    make_expired("test", ["a", "b"])
-    KeyVal.purge_expired()
+    write_expired("test", ["a", "b"])
+    api(KeyVal).purge_expired()
     assert sorted(Entry.objects.values_list("key", flat=True)) == ["forever", "later"]
 
 
-def test_purge_expired_covers_every_store(kv):
-    make_expired("test", ["a"])
-    make_expired("other", ["a", "b"])
-    assert KeyVal.purge_expired() == 3
+def test_purge_expired_covers_every_store(kv, api):
+    write_expired("test", ["a"])
+    write_expired("other", ["a", "b"])
+    assert api(KeyVal).purge_expired() == 3
 
 
-def test_purge_expired_returns_zero_when_nothing_expired(kv):
+def test_purge_expired_returns_zero_when_nothing_expired(kv, api):
     kv.set("k", 1)
-    assert KeyVal.purge_expired() == 0
+    assert api(KeyVal).purge_expired() == 0
 
 
 def test_purge_expired_is_callable_on_an_instance(kv):
-    make_expired("test", ["a"])
+    write_expired("test", ["a"])
     assert kv.purge_expired() == 1
 
 
 def test_purge_expired_is_callable_on_a_disconnected_instance(kv):
-    make_expired("test", ["a"])
+    write_expired("test", ["a"])
     kv.disconnect()
     assert kv.purge_expired() == 1
 
 
-def test_purge_expired_removes_more_rows_than_one_batch(kv):
-    make_expired("test", [f"k{i:02}" for i in range(25)])
-    assert KeyVal.purge_expired(batch_size=10) == 25
+def test_purge_expired_removes_more_rows_than_one_batch(kv, api):
+    write_expired("test", [f"k{i:02}" for i in range(25)])
+    assert api(KeyVal).purge_expired(batch_size=10) == 25
 
 
-def test_purge_expired_leaves_no_expired_row_after_several_batches(kv):
-    make_expired("test", [f"k{i:02}" for i in range(25)])
-    KeyVal.purge_expired(batch_size=10)
+def test_purge_expired_leaves_no_expired_row_after_several_batches(kv, api):
+    write_expired("test", [f"k{i:02}" for i in range(25)])
+    api(KeyVal).purge_expired(batch_size=10)
     assert Entry.objects.count() == 0
 
 
-def test_purge_expired_deletes_in_batches_of_at_most_batch_size(kv):
-    make_expired("test", [f"k{i:02}" for i in range(25)])
+def test_purge_expired_deletes_in_batches_of_at_most_batch_size(kv, api):
+    write_expired("test", [f"k{i:02}" for i in range(25)])
     with CaptureQueriesContext(connection) as queries:
-        KeyVal.purge_expired(batch_size=10)
+        api(KeyVal).purge_expired(batch_size=10)
     deletes = [query for query in queries if query["sql"].lstrip().upper().startswith("DELETE")]
     assert len(deletes) >= math.ceil(25 / 10)
 
 
-def test_purge_expired_batch_size_equal_to_the_count(kv):
-    make_expired("test", [f"k{i:02}" for i in range(10)])
-    assert KeyVal.purge_expired(batch_size=10) == 10
+def test_purge_expired_batch_size_equal_to_the_count(kv, api):
+    write_expired("test", [f"k{i:02}" for i in range(10)])
+    assert api(KeyVal).purge_expired(batch_size=10) == 10
 
 
 @pytest.mark.parametrize("batch_size", [0, -1], ids=str)
-def test_purge_expired_rejects_a_non_positive_batch_size(db, batch_size):
+def test_purge_expired_rejects_a_non_positive_batch_size(batch_size, api):
     with pytest.raises(ValueError):
-        KeyVal.purge_expired(batch_size=batch_size)
+        api(KeyVal).purge_expired(batch_size=batch_size)
 
 
-def test_purge_expired_with_a_bad_batch_size_deletes_nothing(kv):
-    make_expired("test", ["a"])
+def test_purge_expired_with_a_bad_batch_size_deletes_nothing(kv, api):
+    write_expired("test", ["a"])
     with pytest.raises(ValueError):
-        KeyVal.purge_expired(batch_size=0)
+        api(KeyVal).purge_expired(batch_size=0)
     assert Entry.objects.count() == 1
 
 
-def test_purge_expired_takes_batch_size_by_keyword_only(db):
+def test_purge_expired_takes_batch_size_by_keyword_only(api):
     with pytest.raises(TypeError):
-        KeyVal.purge_expired(10)
+        api(KeyVal).purge_expired(10)
 
 
-def test_purge_expired_removes_a_key_that_expired_by_waiting(kv):
+def test_purge_expired_removes_a_key_that_expired_by_waiting(kv, api):
     kv.set("k", 1, ttl=0.05)
     time.sleep(0.1)
-    assert KeyVal.purge_expired() == 1
+    assert api(KeyVal).purge_expired() == 1

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import time
-import traceback
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from django_keyval import KeyVal
-from django_keyval.models import Entry
+from tests.helpers import write_expired
+from tests.processes import line_up, run_in_processes
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,50 +22,16 @@ ROUNDS = 50
 STORE = "race"
 MISSING = "<missing>"
 
-# Fork, so that each child inherits the configured Django (and the test
-# databases' names) and a worker can be a closure. The parent closes its
-# connections first, so no process shares a socket or file handle.
-_context = multiprocessing.get_context("fork")
-
 Worker = Callable[[KeyVal, int, Any], Any]
 
 
-def _child(worker: Worker, me: int, barrier: Any, results: Any) -> None:
-    connections.close_all()
-    try:
-        outcome = ("ok", me, worker(KeyVal(STORE), me, barrier))
-    except BaseException:
-        outcome = ("error", me, traceback.format_exc())
-        barrier.abort()  # Release the others now rather than at the barrier's timeout.
-    finally:
-        connections.close_all()
-    results.put(outcome)
-
-
-def run_in_processes(worker: Worker) -> list[Any]:
+def run_racing(worker: Worker) -> list[Any]:
     """Run ``worker(kv, me, barrier)`` in PROCESSES processes; return their results by ``me``."""
-    connections.close_all()
-    barrier = _context.Barrier(PROCESSES)
-    results = _context.Queue()
-    processes = [
-        _context.Process(target=_child, args=(worker, me, barrier, results))
-        for me in range(PROCESSES)
-    ]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=300) for _ in processes]
-    for process in processes:
-        process.join(timeout=60)
-    errors = [text for status, _, text in outcomes if status == "error"]
-    # A process that failed breaks the barrier for the others: show its own error.
-    errors.sort(key=lambda text: "BrokenBarrierError" in text)
-    assert not errors, errors[0]
-    assert [process.exitcode for process in processes] == [0] * PROCESSES
-    return [value for _, _, value in sorted(outcomes, key=lambda outcome: outcome[1])]
 
+    def on_the_store(me: int, barrier: Any) -> Any:
+        return worker(KeyVal(STORE), me, barrier)
 
-def line_up(barrier: Any) -> None:
-    barrier.wait(timeout=60)
+    return run_in_processes([on_the_store] * PROCESSES, timeout=300)
 
 
 def race_on_each_key(call: Callable[[KeyVal, str, int], Any]) -> list[list[Any]]:
@@ -87,24 +50,12 @@ def race_on_each_key(call: Callable[[KeyVal, str, int], Any]) -> list[list[Any]]
                 results.append(KeyError)
         return results
 
-    per_process = run_in_processes(worker)
+    per_process = run_racing(worker)
     return [[results[i] for results in per_process] for i in range(ROUNDS)]
 
 
 def race_keys() -> list[str]:
     return [f"key-{i}" for i in range(ROUNDS)]
-
-
-def add_expired(keys: list[str]) -> None:
-    """Store ``keys`` as entries that expired a minute ago and are not purged yet."""
-    past = time.time() - 60
-    Entry.objects.bulk_create(
-        Entry(
-            store=STORE, key=key, value=b"", serializer="pickle", mac=None,
-            expires_at=past, updated_at=past,
-        )
-        for key in keys
-    )  # fmt: skip
 
 
 # incr and modify
@@ -115,7 +66,7 @@ def test_concurrent_incr_counts_each_increment_exactly_once():
         line_up(barrier)
         return [kv.incr("counter") for _ in range(INCREMENTS)]
 
-    returned = [value for values in run_in_processes(worker) for value in values]
+    returned = [value for values in run_racing(worker) for value in values]
 
     # Each new value went to exactly one caller, and the last one is what is stored.
     assert sorted(returned) == list(range(1, PROCESSES * INCREMENTS + 1))
@@ -123,14 +74,14 @@ def test_concurrent_incr_counts_each_increment_exactly_once():
 
 
 def test_concurrent_incr_of_an_expired_key_starts_from_zero_once():
-    add_expired(["counter"])
+    write_expired(STORE, ["counter"])
 
     def worker(kv: KeyVal, me: int, barrier: Any) -> None:
         line_up(barrier)
         for _ in range(APPENDS):
             kv.incr("counter")
 
-    run_in_processes(worker)
+    run_racing(worker)
 
     assert KeyVal(STORE).get("counter") == PROCESSES * APPENDS
 
@@ -143,7 +94,7 @@ def test_concurrent_modify_applies_every_change():
         for _ in range(APPENDS):
             kv.modify("list", lambda items: [*items, me])
 
-    run_in_processes(worker)
+    run_racing(worker)
 
     final = KeyVal(STORE).get("list")
     assert len(final) == PROCESSES * APPENDS
@@ -165,7 +116,7 @@ def test_concurrent_set_of_a_new_key_returns_true_to_exactly_one_process():
 
 
 def test_concurrent_set_of_an_expired_key_returns_true_to_exactly_one_process():
-    add_expired(race_keys())
+    write_expired(STORE, race_keys())
     answers = race_on_each_key(lambda kv, key, me: kv.set(key, me))
     assert [per_key.count(True) for per_key in answers] == [1] * ROUNDS
 
@@ -176,7 +127,7 @@ def test_concurrent_add_of_a_new_key_succeeds_for_exactly_one_process():
 
 
 def test_concurrent_add_of_an_expired_key_succeeds_for_exactly_one_process():
-    add_expired(race_keys())
+    write_expired(STORE, race_keys())
     answers = race_on_each_key(lambda kv, key, me: kv.add(key, me))
     assert [per_key.count(True) for per_key in answers] == [1] * ROUNDS
 
@@ -199,7 +150,7 @@ def test_concurrent_get_or_set_returns_the_stored_value():
 
 
 def test_concurrent_get_or_set_of_an_expired_key_returns_the_same_value_to_every_process():
-    add_expired(race_keys())
+    write_expired(STORE, race_keys())
     values = race_on_each_key(lambda kv, key, me: kv.get_or_set(key, f"default-{me}"))
     assert [len(set(per_key)) for per_key in values] == [1] * ROUNDS
 
@@ -243,7 +194,7 @@ def test_concurrent_set_many_of_the_same_new_keys_all_succeed():
             line_up(barrier)
             kv.set_many({f"key-{round_}-{i}": me for i in range(ROUNDS)})
 
-    run_in_processes(worker)
+    run_racing(worker)
 
     assert KeyVal(STORE).count() == 10 * ROUNDS
 
@@ -255,6 +206,6 @@ def test_concurrent_set_many_of_the_same_keys_in_different_orders_all_succeed():
             line_up(barrier)
             kv.set_many(dict.fromkeys(ordered, me))
 
-    run_in_processes(worker)
+    run_racing(worker)
 
     assert KeyVal(STORE).count() == ROUNDS

@@ -10,7 +10,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.stress.processes import figures
+from tests.processes import figures
 
 # "ci" is deterministic (the same examples on every run, no example database);
 # "dev" explores new examples on each run. Both try a few hundred per property.
@@ -32,7 +32,13 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if figures:
+    # Other tests fork processes too (tests/sql): say nothing on a run without the stress suite.
+    ran_stress = any(
+        isinstance(report, pytest.TestReport) and "stress" in report.keywords
+        for reports in terminalreporter.stats.values()
+        for report in reports
+    )
+    if figures and ran_stress:
         terminalreporter.section("stress figures")
         for name, number in sorted(figures.items()):
             terminalreporter.write_line(f"{name}: {number:,}")

@@ -5,29 +5,18 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
-import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
 from django.db import close_old_connections, connections
 
-from tests.stress.processes import context, figures
+from tests.processes import context, figures, session_id
 
 # The database the victims work on, and the connection the parent watches them from
 # ("other" is another database on the same server, so watching takes no lock on "default").
 VENDOR = connections["default"].vendor
 WATCH = "other"
-
-
-def session_id() -> int:
-    """Return the id of this process's database session on "default" (0 on SQLite)."""
-    if VENDOR == "sqlite":
-        return 0
-    sql = "SELECT pg_backend_pid()" if VENDOR == "postgresql" else "SELECT CONNECTION_ID()"
-    with connections["default"].cursor() as cursor:
-        cursor.execute(sql)
-        return int(cursor.fetchone()[0])
 
 
 def kill_session(session: int) -> None:
@@ -57,23 +46,6 @@ def writing(session: int) -> bool:
     return row is not None and row[0] is not None
 
 
-def waiting_for_a_lock(session: int) -> bool:
-    """Return whether ``session`` is in a transaction, waiting for a row lock."""
-    with connections[WATCH].cursor() as cursor:
-        if VENDOR == "postgresql":
-            cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [session])
-            expected = "Lock"
-        else:
-            cursor.execute(
-                "SELECT trx_state FROM information_schema.innodb_trx "
-                "WHERE trx_mysql_thread_id = %s",
-                [session],
-            )
-            expected = "LOCK WAIT"
-        row = cursor.fetchone()
-    return row is not None and row[0] == expected
-
-
 def _sqlite_write_locked() -> bool:
     # Another writer holds SQLite's write lock if an immediate transaction cannot begin now.
     probe = sqlite3.connect(connections["default"].settings_dict["NAME"], timeout=0)
@@ -85,18 +57,6 @@ def _sqlite_write_locked() -> bool:
     finally:
         probe.close()
     return False
-
-
-# MariaDB refreshes information_schema.innodb_trx only when it was last read more
-# than 0.1 s ago: polling it faster would never see a change.
-POLL = 0.12 if VENDOR == "mysql" else 0.002
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the victim never reached the state to kill it in"
-        time.sleep(POLL)
 
 
 class Victim:

@@ -15,17 +15,14 @@ from django.db import Error, transaction
 
 from django_keyval import KeyVal
 from django_keyval.models import Entry
+from tests.processes import context, figures, session_id, wait_until, waiting_for_a_lock
 from tests.stress.faults import (
     VENDOR,
     Victim,
     after_a_lost_connection,
     kill_session,
-    session_id,
-    wait_until,
-    waiting_for_a_lock,
     writing,
 )
-from tests.stress.processes import context, figures
 
 pytestmark = [
     pytest.mark.stress,

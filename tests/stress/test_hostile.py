@@ -25,7 +25,8 @@ from django_keyval.exceptions import CorruptValue
 from django_keyval.keys import MAX_LENGTH
 from django_keyval.models import Entry
 from django_keyval.serializers import PickleSerializer
-from tests.stress.processes import figures
+from tests.helpers import stored_row, tamper
+from tests.processes import figures
 
 pytestmark = [pytest.mark.stress, pytest.mark.django_db]
 
@@ -264,11 +265,11 @@ def test_any_corruption_of_a_signed_value_raises_corrupt_value_and_never_unpickl
     kv = KeyVal("signed", serializer=serializer)
     kv.set("key", data.draw(VALUES[serializer]))
     kv.set("other", data.draw(VALUES[serializer]))
-    row = Entry.objects.get(store="signed", key="key")
-    changes = corrupt(row, Entry.objects.get(store="signed", key="other"), data.draw)
+    row = stored_row("signed", "key")
+    changes = corrupt(row, stored_row("signed", "other"), data.draw)
     assume(any(getattr(row, field) != value for field, value in changes.items()))
     count_example("corruptions")
-    Entry.objects.filter(pk=row.pk).update(**changes)
+    tamper("signed", "key", **changes)
 
     loads = PickleSerializer.loads
     with mock.patch.object(PickleSerializer, "loads", autospec=True, side_effect=loads) as spy:

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 
 from django_keyval import KeyVal
 from django_keyval.exceptions import KeyValError, ValueTooLarge
-from tests.stress.processes import figures
+from tests.processes import figures
 
 pytestmark = [pytest.mark.stress, pytest.mark.django_db(transaction=True)]
 

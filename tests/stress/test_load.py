@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from django_keyval import KeyVal
-from tests.stress.processes import figures, line_up, run_in_processes
+from tests.processes import figures, line_up, run_in_processes
 
 pytestmark = [pytest.mark.stress, pytest.mark.django_db(transaction=True)]
 

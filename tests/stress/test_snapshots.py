@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from django_keyval import KeyVal
-from tests.stress.processes import context, figures, line_up, run_in_processes
+from tests.processes import context, figures, line_up, run_in_processes
 
 pytestmark = [pytest.mark.stress, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ import pytest
 from django.db import OperationalError, connections
 
 from django_keyval import KeyVal
-from tests.stress.processes import figures, line_up, run_in_processes
+from tests.processes import figures, line_up, run_in_processes
 
 pytestmark = [pytest.mark.stress, pytest.mark.django_db(transaction=True)]
 

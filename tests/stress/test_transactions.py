@@ -13,7 +13,7 @@ from django.db import DatabaseError, connections, transaction
 from django_keyval import KeyVal
 from django_keyval.exceptions import SerializationError
 from django_keyval.retry import is_conflict
-from tests.stress.processes import figures, line_up, run_in_processes
+from tests.processes import figures, line_up, run_in_processes
 
 pytestmark = [pytest.mark.stress, pytest.mark.django_db(transaction=True)]
 

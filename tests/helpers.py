@@ -1,0 +1,78 @@
+"""Rows read, written, expired or damaged behind the store's back, as anyone with access
+to the database could."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+from typing import Any
+
+from django_keyval import KeyVal
+from django_keyval.models import Entry
+
+# A signature of the right length that signs nothing.
+WRONG_MAC = b"\x00" * 32
+
+
+class Exploit:
+    """A pickle whose loading creates the file ``path``: what an attacker would store."""
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (pathlib.Path.touch, (self.path,))
+
+
+def store_name(store: str | KeyVal) -> str:
+    return store if isinstance(store, str) else store.name
+
+
+def stored_row(store: str | KeyVal, key: str, *, using: str = "default") -> Entry:
+    """Return the row of ``key`` in ``store`` (a name, or a handle on it)."""
+    return Entry.objects.using(using).get(store=store_name(store), key=key)
+
+
+def expire(store: str | KeyVal, *keys: str, ago: float = 1) -> None:
+    """Make ``keys`` of ``store`` expired ``ago`` seconds ago, as if their ttl had run out."""
+    expires_at = time.time() - ago
+    Entry.objects.filter(store=store_name(store), key__in=keys).update(expires_at=expires_at)
+
+
+def tamper(store: str | KeyVal, key: str, **changes: Any) -> None:
+    """Change the fields of the row of ``key`` in ``store``, its value, mac or serializer."""
+    Entry.objects.filter(store=store_name(store), key=key).update(**changes)
+
+
+def write_row(
+    store: str,
+    key: str,
+    payload: bytes,
+    tag: str = "pickle",
+    mac: bytes | None = None,
+    *,
+    expires_at: float | None = None,
+    using: str = "default",
+) -> Entry:
+    """Write a row straight into the table, with the given payload, serializer tag and mac."""
+    return Entry.objects.using(using).create(
+        store=store,
+        key=key,
+        value=payload,
+        serializer=tag,
+        mac=mac,
+        expires_at=expires_at,
+        updated_at=time.time(),
+    )
+
+
+def write_expired(store: str, keys: list[str], *, using: str = "default") -> None:
+    """Write rows for ``keys`` that expired a minute ago and are not purged yet."""
+    past = time.time() - 60
+    Entry.objects.using(using).bulk_create(
+        Entry(
+            store=store, key=key, value=b"", serializer="pickle", mac=None,
+            expires_at=past, updated_at=past,
+        )
+        for key in keys
+    )  # fmt: skip
