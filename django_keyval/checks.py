@@ -1,4 +1,4 @@
-"""System checks of the KEYVAL setting (django_keyval.E001-E006, W001)."""
+"""System checks of the KEYVAL setting (django_keyval.E001-E010, W001)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from django.db import connection
 
-from django_keyval import KeyVal
+from django_keyval import KeyVal, localcache
 
 
 @pytest.fixture
@@ -24,3 +26,11 @@ def other_kv(db: None) -> KeyVal:
 def vendor(db: None) -> str:
     """The vendor of the default database: "sqlite", "postgresql" or "mysql"."""
     return connection.vendor
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_caches() -> Iterator[None]:
+    """Start and end each test with no local copy of any store (see localcache.clear())."""
+    localcache.clear()
+    yield
+    localcache.clear()

@@ -23,12 +23,13 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "keys",
         "sentinels",
         "serializers",
+        "storeconf",
         "ttl",
     ),
     "model": ("fields", "migrations", "models"),
     "sql": ("sql",),
     "codec": ("codec", "signing"),
-    "facade": ("", "aio", "bulk", "handle", "retry", "routing", "store"),
+    "facade": ("", "aio", "bulk", "handle", "localcache", "retry", "routing", "store"),
     "consumers": ("admin", "apps", "checks", "forms", "management", "transfer"),
 }
 RANK = {name: rank for rank, name in enumerate(LAYERS)}

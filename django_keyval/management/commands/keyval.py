@@ -1,4 +1,4 @@
-"""manage.py keyval: set, get and delete keys; list, flush, export, import and purge stores."""
+"""manage.py keyval: set, get and delete keys; list, flush, touch, export, import, purge stores."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ from django.db import DatabaseError
 from django_keyval import DEFAULT_TTL, KeyVal, transfer
 from django_keyval.exceptions import CorruptValue, KeyValError
 from django_keyval.jsonvalues import json_text
+from django_keyval.keys import validate_key
+from django_keyval.localcache import touch_store
 from django_keyval.management.console import (
     OneLineErrorParser,
     Progress,
@@ -115,6 +117,8 @@ def _add_store_subcommands(add: AddSubcommand) -> None:
         "--no-pickle", action="store_true",
         help="refuse pickled values (and serializers named by the file): for untrusted files",
     )  # fmt: skip
+    sub = add("touch", "Make every process read store NAME again, after writes that bypassed it")
+    sub.add_argument("store", metavar="NAME")
     sub = add("purge-expired", "Delete the expired entries of every store")
     sub.add_argument("--batch-size", type=_positive_int, default=1000, help="rows per transaction")
 
@@ -338,6 +342,12 @@ class Command(BaseCommand):
             return True
         self._say(options, "Flush cancelled.")
         return False
+
+    def _touch(self, options: dict[str, Any]) -> None:
+        store = validate_key(options["store"], "store name")
+        touch_store(store, using=options["database"])
+        alias = db_for_write(store, options["database"])
+        self._say(options, f"Store {store!r} on database {alias!r} will be read again.")
 
     def _purge_expired(self, options: dict[str, Any]) -> None:
         count = KeyVal.purge_expired(batch_size=options["batch_size"], using=options["database"])

@@ -1,0 +1,63 @@
+"""Snapshots: one version of every cached store for a request, a task or a block of code."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from django.core.signals import request_finished, request_started
+from django.dispatch import receiver
+
+if TYPE_CHECKING:
+    from django_keyval.localcache.copies import Copy
+
+
+class Snapshot:
+    """The local copies a scope has validated, by (alias, store): it reads only those."""
+
+    __slots__ = ("copies",)
+
+    def __init__(self) -> None:
+        self.copies: dict[tuple[str, str], Copy] = {}
+
+
+# A contextvar, so that each thread and each asyncio task has its own scope;
+# sync_to_async() carries it into the thread that runs the sync twin.
+current: ContextVar[Snapshot | None] = ContextVar("django_keyval_snapshot", default=None)
+
+
+@contextlib.contextmanager
+def snapshot() -> Iterator[None]:
+    """Read one version of every cached store inside the ``with`` block.
+
+    Each cached store is validated once (one query), on its first read in the
+    block; the process's own writes are seen at once. Inside a request or an
+    enclosing snapshot, the block shares the enclosing scope.
+    """
+    if current.get() is not None:
+        yield
+        return
+    token = current.set(Snapshot())
+    try:
+        yield
+    finally:
+        current.reset(token)
+
+
+@contextlib.asynccontextmanager
+async def asnapshot() -> AsyncIterator[None]:
+    """Async version of :meth:`snapshot`, for ``async with``."""
+    with snapshot():
+        yield
+
+
+@receiver(request_started, dispatch_uid="django_keyval.localcache.request_started")
+def _open_request_scope(**kwargs: Any) -> None:
+    current.set(Snapshot())
+
+
+@receiver(request_finished, dispatch_uid="django_keyval.localcache.request_finished")
+def _close_request_scope(**kwargs: Any) -> None:
+    current.set(None)
