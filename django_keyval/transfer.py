@@ -24,6 +24,7 @@ from django.db import DatabaseError, connections, reset_queries, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
+from django_keyval import localcache
 from django_keyval.codec import StoreCodec
 from django_keyval.conf import get_config
 from django_keyval.exceptions import CorruptValue, KeyValError, ValueTooLarge
@@ -336,6 +337,7 @@ class _Writer:
         cursor = self._cursor(self._store)
         ops, now = operations_for(cursor.db), time.time()
         first, last = self._lines
+        localcache.bump_cached(cursor.db.alias, self._store)
         try:
             for expires_at, entries in by_expiry.items():
                 ops.set_many(cursor, self._store, entries, expires_at, now)

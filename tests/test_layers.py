@@ -59,9 +59,9 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _import_time_nodes(body: list[ast.stmt]) -> list[ast.stmt]:
+def _import_time_nodes(body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:
     """Return the statements of ``body`` that run on import, looking into if/try blocks."""
-    found: list[ast.stmt] = []
+    found: list[ast.Import | ast.ImportFrom] = []
     for node in body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             found.append(node)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import DatabaseError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from django_keyval.localcache import scope
 from django_keyval.sql.cursors import cursor_for
@@ -77,9 +79,16 @@ def drop_alias(alias: str) -> None:
 
 
 def clear() -> None:
-    """Forget every local copy of every store in this process."""
+    """Forget every local copy of every store in this process.
+
+    The next read of each cached store validates and loads it again. For a
+    project's own tests (after writing rows behind the app's back, for example);
+    django_keyval already calls it when ``override_settings`` changes KEYVAL,
+    DATABASES or DATABASE_ROUTERS.
+    """
     for ident in list(_copies):
         drop(ident)
+    scope.recent.clear()
     _too_big.clear()
     _stale_logged.clear()
 
@@ -193,17 +202,35 @@ def _may_serve_stale(ident: Ident, copy: Copy, options: LocalCacheOptions) -> bo
     return True
 
 
-def is_dirty(alias: str, store: str) -> bool:
-    """Return whether the current transaction on ``alias`` wrote ``store``."""
-    connection = connections[alias]
-    marks: set[str] | None = connection.__dict__.get(DIRTY)
-    if not marks:
-        return False
-    if not connection.in_atomic_block:
-        marks.clear()  # The transaction that wrote it rolled back.
-        return False
-    return store in marks
-
-
 # The connection attribute that names the stores its open transaction wrote.
 DIRTY = "_django_keyval_written"
+# The connections (of any thread) whose open transaction wrote a cached store, by
+# id(): while there is none, which is nearly always, reads need not look.
+dirty_connections: dict[int, BaseDatabaseWrapper] = {}
+
+
+def mark_dirty(connection: BaseDatabaseWrapper, stores: Iterable[str]) -> None:
+    """Note that the transaction open on ``connection`` wrote ``stores``."""
+    connection.__dict__.setdefault(DIRTY, set()).update(stores)
+    dirty_connections[id(connection)] = connection
+
+
+def unmark_dirty(connection: BaseDatabaseWrapper, stores: Iterable[str]) -> None:
+    marks: set[str] = connection.__dict__.get(DIRTY, set())
+    marks.difference_update(stores)
+    if not marks:
+        dirty_connections.pop(id(connection), None)
+
+
+def is_dirty(alias: str, store: str) -> bool:
+    """Return whether the current transaction on ``alias`` wrote ``store``."""
+    # Forget the marks of transactions that ended without a commit (Django has no
+    # hook for a rollback): a connection out of its atomic block has none open.
+    for key, connection in list(dirty_connections.items()):
+        if not connection.in_atomic_block:
+            connection.__dict__.get(DIRTY, set()).clear()
+            dirty_connections.pop(key, None)
+    if not dirty_connections:
+        return False
+    marks: set[str] = connections[alias].__dict__.get(DIRTY, set())
+    return store in marks

@@ -12,15 +12,23 @@ from django.dispatch import receiver
 
 if TYPE_CHECKING:
     from django_keyval.localcache.copies import Copy
+    from django_keyval.localcache.reads import View
 
 
 class Snapshot:
-    """The local copies a scope has validated, by (alias, store): it reads only those."""
+    """The local copies a scope has validated, by (alias, store): it reads only those;
+    and the views of them its reads use, by (store, using)."""
 
-    __slots__ = ("copies",)
+    __slots__ = ("copies", "views")
 
     def __init__(self) -> None:
         self.copies: dict[tuple[str, str], Copy] = {}
+        self.views: dict[tuple[str, str | None], View] = {}
+
+
+# Outside a snapshot, the views reads may use without a query (within
+# MAX_STALENESS of their copy's validation), by (store, using).
+recent: dict[tuple[str, str | None], View] = {}
 
 
 # A contextvar, so that each thread and each asyncio task has its own scope;

@@ -12,7 +12,7 @@ from django.db import connections, transaction
 from django.db.models import QuerySet
 
 from django_keyval.conf import get_config
-from django_keyval.localcache.copies import DIRTY, drop, drop_alias
+from django_keyval.localcache.copies import drop, drop_alias, mark_dirty, unmark_dirty
 from django_keyval.routing import db_for_write
 from django_keyval.sql.cursors import cursor_for
 from django_keyval.sql.generations import generations_for
@@ -50,14 +50,14 @@ def bump(alias: str, stores: Iterable[str]) -> None:
         return
     connection = connections[alias]
     if connection.in_atomic_block:
-        connection.__dict__.setdefault(DIRTY, set()).update(stores)
+        mark_dirty(connection, stores)
     with cursor_for(alias) as (ops, cursor):
         generations_for(ops, cursor.db).bump(cursor, stores)
     transaction.on_commit(functools.partial(_committed, alias, stores), using=alias)
 
 
 def _committed(alias: str, stores: tuple[str, ...]) -> None:
-    connections[alias].__dict__.get(DIRTY, set()).difference_update(stores)
+    unmark_dirty(connections[alias], stores)
     for store in stores:
         drop((alias, store))
 
