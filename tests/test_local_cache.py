@@ -517,3 +517,22 @@ def test_validation_and_refills_read_the_write_database(settings):
         localcache.clear()
         assert kv.get("a") == 2
     assert on_replica.captured_queries == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's prepared statements")
+def test_postgresql_prepares_the_validation_when_the_project_enables_it(cached):
+    from django_keyval.sql import cursors
+
+    cached.set("a", 1)
+    dbapi_connection = connection.connection
+    previous, dbapi_connection.prepare_threshold = dbapi_connection.prepare_threshold, 0
+    delattr(connection, cursors._ATTRIBUTE)
+    try:
+        assert cached.get("a") == 1
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            prepared = [statement for (statement,) in cursor.fetchall()]
+        assert any('"generation" FROM' in statement for statement in prepared), prepared
+    finally:
+        dbapi_connection.prepare_threshold = previous
+        delattr(connection, cursors._ATTRIBUTE)

@@ -109,6 +109,15 @@ class Generations:
         return rows
 
 
+def local_cache_statements(ops: Operations, connection: BaseDatabaseWrapper) -> frozenset[str]:
+    """Return the statements of local caches that are the same on every call (for
+    psycopg to prepare, as it prepares the entry table's: see sql/cursors.py)."""
+    generations = generations_for(ops, connection)
+    return frozenset(
+        {generations.read_sql, generations.bump_sql, generations.load_sql, generations.fill_sql}
+    )
+
+
 def generations_for(ops: Operations, connection: BaseDatabaseWrapper) -> Generations:
     """Return the generation statements for ``connection``, in the style of ``ops``."""
     cache_key = (connection.alias, connection.vendor, ops.placeholder)
