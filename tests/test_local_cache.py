@@ -536,3 +536,12 @@ def test_postgresql_prepares_the_validation_when_the_project_enables_it(cached):
     finally:
         dbapi_connection.prepare_threshold = previous
         delattr(connection, cursors._ATTRIBUTE)
+
+
+def test_a_request_inside_a_snapshot_gives_the_snapshot_back(cached, persistent_connections):
+    cached.set("a", 1)
+    with KeyVal.snapshot():
+        cached.get("a")
+        request_started.send(sender=None)
+        request_finished.send(sender=None)
+        assert count_queries(lambda: cached.get("a")) == (0, 1)

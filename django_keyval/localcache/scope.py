@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from django.core.signals import request_finished, request_started
@@ -19,11 +19,13 @@ class Snapshot:
     """The local copies a scope has validated, by (alias, store): it reads only those;
     and the views of them its reads use, by (store, using)."""
 
-    __slots__ = ("copies", "views")
+    __slots__ = ("copies", "token", "views")
 
     def __init__(self) -> None:
         self.copies: dict[tuple[str, str], Copy] = {}
         self.views: dict[tuple[str, str | None], View] = {}
+        # What a request's scope replaced (the scope of an enclosing snapshot, in tests).
+        self.token: Token[Snapshot | None] | None = None
 
 
 # Outside a snapshot, the views reads may use without a query (within
@@ -63,9 +65,17 @@ async def asnapshot() -> AsyncIterator[None]:
 
 @receiver(request_started, dispatch_uid="django_keyval.localcache.request_started")
 def _open_request_scope(**kwargs: Any) -> None:
-    current.set(Snapshot())
+    snapshot = Snapshot()
+    snapshot.token = current.set(snapshot)
 
 
 @receiver(request_finished, dispatch_uid="django_keyval.localcache.request_finished")
 def _close_request_scope(**kwargs: Any) -> None:
+    snapshot = current.get()
+    if snapshot is not None and snapshot.token is not None:
+        try:
+            current.reset(snapshot.token)
+            return
+        except ValueError:
+            pass  # Finished in another context than it started (ASGI may do so).
     current.set(None)
