@@ -32,6 +32,9 @@ from django_keyval.storeconf import LocalCacheOptions
 def view(store: str, using: str | None) -> View | None:
     """Return the local copy of ``store`` to read from, or None when reads must go to
     the database: the store has no local cache, or the open transaction wrote it."""
+    options = get_config().local_caches.get(store)
+    if options is None:
+        return None
     snapshot = scope.current.get()
     views = scope.recent if snapshot is None else snapshot.views
     if not dirty_connections:
@@ -39,9 +42,6 @@ def view(store: str, using: str | None) -> View | None:
         found = views.get((store, using))
         if found is not None and found.usable(snapshot is not None):
             return found
-    options = get_config().local_caches.get(store)
-    if options is None:
-        return None
     # The write database: a lagging replica must never make a copy look current.
     alias = db_for_write(store, using)
     if is_dirty(alias, store):
