@@ -10,6 +10,7 @@ from django.db import connections, transaction
 
 from django_keyval.handle import Handle
 from django_keyval.keys import validate_key
+from django_keyval.localcache import view, writing
 from django_keyval.retry import retry_conflicts
 from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.sql import operations_for
@@ -62,6 +63,9 @@ class BulkOperations(Handle):
         wanted = list(dict.fromkeys(validate_key(key) for key in keys))
         if not wanted:
             return {}
+        cached = view(store, self._using)
+        if cached is not None:
+            return cached.get_many(wanted, self._codec)
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             rows = ops.get_many(cursor, store, wanted, time.time())
         found = {row[0]: row for row in rows}
@@ -84,7 +88,11 @@ class BulkOperations(Handle):
         if not entries:
             return
         alias = db_for_write(store, self._using)
-        with transaction.atomic(using=alias), self._cursor(alias) as (ops, cursor):
+        with (
+            transaction.atomic(using=alias),
+            writing(store, alias),
+            self._cursor(alias) as (ops, cursor),
+        ):
             ops.set_many(cursor, store, entries, expires_at, now)
 
     @retry_conflicts
@@ -94,7 +102,8 @@ class BulkOperations(Handle):
         wanted = list(dict.fromkeys(validate_key(key) for key in keys))
         if not wanted:
             return 0
-        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+        alias = db_for_write(store, self._using)
+        with writing(store, alias), self._cursor(alias) as (ops, cursor):
             return ops.delete_many(cursor, store, wanted, time.time())
 
     @retry_conflicts
@@ -104,7 +113,8 @@ class BulkOperations(Handle):
         ``""`` empties the store. One statement.
         """
         store, prefix = self._store(), validate_key(prefix, "prefix")
-        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+        alias = db_for_write(store, self._using)
+        with writing(store, alias), self._cursor(alias) as (ops, cursor):
             return ops.delete_prefix(cursor, store, prefix, time.time())
 
     def keys(self, prefix: str = "") -> list[str]:

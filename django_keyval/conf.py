@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +12,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from django_keyval.serializers import get_serializer
+from django_keyval.storeconf import LocalCacheOptions, local_caches, store_problems
 from django_keyval.ttl import ttl_seconds
 
 DEFAULTS: dict[str, Any] = {
@@ -19,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_VALUES": True,
     "DEFAULT_TTL": None,
     "DATABASE": None,
+    "STORES": None,
 }
 
 
@@ -30,6 +32,8 @@ class Config:
     sign_values: bool
     default_ttl: float | None
     database: str | None
+    # The stores declared with a local cache (KEYVAL["STORES"]), by name.
+    local_caches: dict[str, LocalCacheOptions] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,7 @@ def find_problems(raw: object) -> list[Problem]:
                 "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ", or None.",
             )
         )
+    problems += [Problem(*problem) for problem in store_problems(raw.get("STORES"))]
     return problems
 
 
@@ -120,6 +125,7 @@ def get_config() -> Config:
         sign_values=merged["SIGN_VALUES"],
         default_ttl=ttl_seconds(merged["DEFAULT_TTL"]),
         database=merged["DATABASE"],
+        local_caches=local_caches(merged["STORES"]),
     )
 
 

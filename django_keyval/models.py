@@ -39,7 +39,25 @@ class Entry(models.Model):
         return f"{self.store}: {self.key}"
 
 
-__all__ = ["Entry", "KeyVal"]
+class Generation(models.Model):
+    """The generation of one store: a new random number on every write through the app.
+
+    Local caches (localcache/) compare it for equality with the one their copy
+    was loaded at; a random number, not a counter, never comes back after a
+    restore or a flush of this table.
+    """
+
+    store = ExactCharField(max_length=255, unique=True)
+    generation = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "store generation"
+
+    def __str__(self) -> str:
+        return f"{self.store}: {self.generation}"
+
+
+__all__ = ["Entry", "Generation", "KeyVal"]
 
 
 def __getattr__(name: str) -> Any:

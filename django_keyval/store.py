@@ -11,6 +11,7 @@ from django.db import connections, transaction
 from django_keyval.aio import AsyncMethods
 from django_keyval.bulk import BulkOperations
 from django_keyval.exceptions import KeyValError
+from django_keyval.localcache import asnapshot, snapshot, view, writing, writing_every
 from django_keyval.retry import retry_conflicts
 from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.sentinels import MISSING
@@ -41,6 +42,11 @@ class KeyVal(AsyncMethods, BulkOperations):
     writes (else ``KEYVAL['SERIALIZER']``).
     """
 
+    # ``with KeyVal.snapshot():`` / ``async with KeyVal.asnapshot():`` read one version
+    # of every cached store (localcache/scope.py).
+    snapshot = staticmethod(snapshot)
+    asnapshot = staticmethod(asnapshot)
+
     @classmethod
     def connect(cls, name: str, **options: Any) -> KeyVal:
         """Return a handle on the store ``name``; the same as ``KeyVal(name, **options)``."""
@@ -59,22 +65,29 @@ class KeyVal(AsyncMethods, BulkOperations):
         now = time.time()
         expires_at = self._expiry(ttl, now)
         encoded = self._codec.encode(key, value)
-        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+        alias = db_for_write(store, self._using)
+        with writing(store, alias), self._cursor(alias) as (ops, cursor):
             return ops.set(cursor, store, key, encoded, expires_at, now)
 
     def get(self, key: str, default: Any = MISSING) -> Any:
         """Return the value of ``key``.
 
-        A missing key raises KeyError, unless ``default`` is given. One query.
+        A missing key raises KeyError, unless ``default`` is given. One query (none
+        from a valid local copy, see the README's "Local cache").
         """
         store, key = self._key(key)
-        with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
-            row = ops.get(cursor, store, key, time.time())
-        if row is None:
+        cached = view(store, self._using)
+        if cached is not None:
+            value = cached.get(key, self._codec)
+        else:
+            with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
+                row = ops.get(cursor, store, key, time.time())
+            value = MISSING if row is None else self._codec.decode(key, *row)
+        if value is MISSING:
             if default is MISSING:
                 raise KeyError(key)
             return default
-        return self._codec.decode(key, *row)
+        return value
 
     def get_default(self, key: str, default: Any = None) -> Any:
         """Return the value of ``key``, or ``default`` if it is missing."""
@@ -92,7 +105,7 @@ class KeyVal(AsyncMethods, BulkOperations):
         """
         store, key = self._key(key)
         alias = db_for_write(store, self._using)
-        with self._cursor(alias) as (ops, cursor):
+        with writing(store, alias), self._cursor(alias) as (ops, cursor):
             if ops.pop_is_atomic:
                 row = ops.pop(cursor, store, key)
             else:
@@ -119,8 +132,14 @@ class KeyVal(AsyncMethods, BulkOperations):
         return self.pop(key, default)
 
     def exists(self, key: str) -> bool:
-        """Return whether ``key`` is in the store (and has not expired). One query."""
+        """Return whether ``key`` is in the store (and has not expired).
+
+        One query, or none from a valid local copy (see get()).
+        """
         store, key = self._key(key)
+        cached = view(store, self._using)
+        if cached is not None:
+            return cached.exists(key)
         with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
             return ops.exists(cursor, store, key, time.time())
 
@@ -131,7 +150,8 @@ class KeyVal(AsyncMethods, BulkOperations):
         A missing key raises KeyError, or returns False with ``ignore_keyerror``. One query.
         """
         store, key = self._key(key)
-        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+        alias = db_for_write(store, self._using)
+        with writing(store, alias), self._cursor(alias) as (ops, cursor):
             deleted = ops.delete(cursor, store, key, time.time())
         if not deleted and not ignore_keyerror:
             raise KeyError(key)
@@ -146,7 +166,8 @@ class KeyVal(AsyncMethods, BulkOperations):
         store of fewer than 1000 keys.
         """
         store = self._store()
-        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+        alias = db_for_write(store, self._using)
+        with writing(store, alias), self._cursor(alias) as (ops, cursor):
             ops.flush(cursor, store)
 
     @classmethod
@@ -156,7 +177,8 @@ class KeyVal(AsyncMethods, BulkOperations):
 
         In batches of 1000 rows, as flush().
         """
-        with connections[db_for_write(None, using)].cursor() as cursor:
+        alias = db_for_write(None, using)
+        with writing_every(alias), connections[alias].cursor() as cursor:
             operations_for(cursor.db).flush_all(cursor)
 
     # Beyond the original
@@ -171,7 +193,8 @@ class KeyVal(AsyncMethods, BulkOperations):
         now = time.time()
         expires_at = self._expiry(ttl, now)
         encoded = self._codec.encode(key, value)
-        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+        alias = db_for_write(store, self._using)
+        with writing(store, alias), self._cursor(alias) as (ops, cursor):
             return ops.add(cursor, store, key, encoded, expires_at, now)
 
     @retry_conflicts
@@ -184,7 +207,8 @@ class KeyVal(AsyncMethods, BulkOperations):
         store, key = self._key(key)
         seconds = self._ttl_seconds(ttl)  # A bad ttl fails whether or not the key exists.
         value, encoded = MISSING, None
-        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+        alias = db_for_write(store, self._using)
+        with self._cursor(alias) as (ops, cursor):
             for _ in range(MAX_RACES):
                 now = time.time()
                 row = ops.get(cursor, store, key, now)
@@ -193,8 +217,9 @@ class KeyVal(AsyncMethods, BulkOperations):
                 if encoded is None:
                     value = default() if callable(default) else default
                     encoded = self._codec.encode(key, value)
-                if ops.add(cursor, store, key, encoded, expiry(seconds, now), now):
-                    return value
+                with writing(store, alias):
+                    if ops.add(cursor, store, key, encoded, expiry(seconds, now), now):
+                        return value
         raise KeyValError(f"get_or_set({key!r}) in store {store!r} lost {MAX_RACES} races")
 
     def incr(self, key: str, delta: int = 1) -> int:
@@ -229,7 +254,11 @@ class KeyVal(AsyncMethods, BulkOperations):
         store, key = self._key(key)
         alias = db_for_write(store, self._using)
         for _ in range(MAX_RACES):
-            with transaction.atomic(using=alias), self._cursor(alias) as (ops, cursor):
+            with (
+                transaction.atomic(using=alias),
+                writing(store, alias),
+                self._cursor(alias) as (ops, cursor),
+            ):
                 now = time.time()
                 row = ops.lock(cursor, store, key)
                 if row is not None and _is_live(row, now):
@@ -253,7 +282,8 @@ class KeyVal(AsyncMethods, BulkOperations):
         store, key = self._key(key)
         now = time.time()
         expires_at = self._expiry(ttl, now)
-        with self._cursor(db_for_write(store, self._using)) as (ops, cursor):
+        alias = db_for_write(store, self._using)
+        with writing(store, alias), self._cursor(alias) as (ops, cursor):
             return ops.touch(cursor, store, key, expires_at, now)
 
     def ttl(self, key: str) -> float | None:
@@ -263,8 +293,13 @@ class KeyVal(AsyncMethods, BulkOperations):
         """
         store, key = self._key(key)
         now = time.time()
-        with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
-            row = ops.expiry(cursor, store, key, now)
+        cached = view(store, self._using)
+        if cached is not None:
+            found = cached.expiry(key)
+            row = None if found is MISSING else (found,)
+        else:
+            with self._cursor(db_for_read(store, self._using)) as (ops, cursor):
+                row = ops.expiry(cursor, store, key, now)
         if row is None:
             raise KeyError(key)
         (expires_at,) = row

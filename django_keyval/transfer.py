@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from django.db import DatabaseError, connections, reset_queries, transaction
 from django.db.backends.utils import CursorWrapper
 
+from django_keyval import localcache
 from django_keyval.bulk import iter_stored
 from django_keyval.codec import StoreCodec
 from django_keyval.exceptions import CorruptValue, KeyValError, ValueTooLarge
@@ -136,6 +137,7 @@ class _Writer:
             by_expiry.setdefault(expires_at, []).append((key, encoded))
         cursor = self._cursor(self._store)
         ops, now = operations_for(cursor.db), time.time()
+        localcache.bump_cached(cursor.db.alias, self._store)
         first, last = self._lines
         try:
             for expires_at, entries in by_expiry.items():

@@ -14,7 +14,7 @@ from typing import Protocol, TypeVar
 import pytest
 from django.db import connection
 
-from django_keyval import KeyVal
+from django_keyval import KeyVal, localcache
 from tests.twins import same, single_loop_thread, through_twins
 
 T = TypeVar("T")
@@ -61,3 +61,11 @@ def other_kv(db: None, api: Api) -> KeyVal:
 def vendor(db: None) -> str:
     """The vendor of the default database: "sqlite", "postgresql" or "mysql"."""
     return connection.vendor
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_caches() -> Iterator[None]:
+    """Start and end each test with no local copy of any store (see localcache.clear())."""
+    localcache.clear()
+    yield
+    localcache.clear()

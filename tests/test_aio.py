@@ -18,6 +18,7 @@ from django.db import connections
 from django_keyval import KeyVal
 from django_keyval.sql.base import KEYS_PAGE
 from tests.twins import (
+    ASYNC_CONTEXTS,
     ASYNC_ITERATORS,
     NO_TWIN,
     TWINS,
@@ -40,6 +41,8 @@ def test_each_public_method_has_an_async_twin(name):
     assert twin is not None, f"KeyVal.{name}() has no async twin {TWINS[name]}()"
     if name in ASYNC_ITERATORS:
         assert inspect.isasyncgenfunction(twin)
+    elif name in ASYNC_CONTEXTS:
+        assert inspect.isasyncgenfunction(twin.__wrapped__)  # an @asynccontextmanager
     else:
         assert inspect.iscoroutinefunction(twin)
 
@@ -49,7 +52,7 @@ def test_each_twin_has_the_signature_of_its_sync_method(name):
     sync = inspect.signature(getattr(HANDLE, name))
     twin = inspect.signature(getattr(HANDLE, TWINS[name]))
     assert list(twin.parameters.values()) == list(sync.parameters.values())
-    if name in ASYNC_ITERATORS:
+    if name in ASYNC_ITERATORS | ASYNC_CONTEXTS:
         assert twin.return_annotation == f"Async{sync.return_annotation}"
     else:
         assert twin.return_annotation == sync.return_annotation
@@ -70,7 +73,7 @@ def test_every_async_method_is_the_twin_of_a_public_method():
 
 def test_the_methods_without_a_twin_are_public_methods():
     assert set(NO_TWIN) <= set(public_methods())
-    assert set(ASYNC_ITERATORS) <= set(TWINS)
+    assert set(ASYNC_ITERATORS | ASYNC_CONTEXTS) <= set(TWINS)
 
 
 class Grown(KeyVal):

@@ -204,3 +204,60 @@ def test_errors_on_kept_cursors_arrive_as_djangos_exceptions(kv):
     assert type(info.value).__module__ == "django.db.utils"
     assert info.value.__cause__ is not None
     assert type(info.value.__cause__).__module__ != "django.db.utils"
+
+
+# Local cache (KEYVAL["STORES"][name]["LOCAL_CACHE"]). Outside pytest-django's
+# transaction: inside one that wrote the store, reads go to the database.
+
+CACHED = "cached"
+
+
+def declare_cached(settings, **options):
+    settings.KEYVAL = {"STORES": {CACHED: {"LOCAL_CACHE": options or True}}}
+    return KeyVal(CACHED)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_reads_of_a_cached_store_in_a_request_are_one_validation_and_one_refill(
+    settings, django_assert_num_queries
+):
+    kv = declare_cached(settings)
+    kv.set_many({f"k{i}": i for i in range(100)})
+    with django_assert_num_queries(2), KeyVal.snapshot():
+        for i in range(50):
+            kv.get(f"k{i}")
+    with django_assert_num_queries(1), KeyVal.snapshot():
+        for i in range(50):
+            kv.get_default(f"k{i * 3}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reads_of_a_cached_store_within_max_staleness_make_no_query(
+    settings, django_assert_num_queries
+):
+    kv = declare_cached(settings, MAX_STALENESS=60)
+    kv.set_many({f"k{i}": i for i in range(100)})
+    kv.get("k0")
+    with django_assert_num_queries(0):
+        for i in range(50):
+            kv.get_default(f"k{i * 3}")
+            kv.exists(f"k{i}")
+        kv.get_many(["k1", "k2", "missing"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cached_store_leaves_the_other_stores_queries_alone(settings, django_assert_num_queries):
+    declare_cached(settings)
+    plain = KeyVal("plain")
+    plain.set("a", 1)
+    with KeyVal.snapshot():
+        for operation in [
+            lambda: plain.get("a"),
+            lambda: plain.exists("a"),
+            lambda: plain.get_many(["a"]),
+            lambda: plain.delete("a"),
+        ]:
+            with django_assert_num_queries(1):
+                operation()
+        with django_assert_num_queries(1 if one_statement_set() else 2):
+            plain.set("a", 2)

@@ -25,12 +25,21 @@ NO_TWIN = frozenset({"connect", "disconnect"})
 # Methods whose twin is an async iterator (``async for``) rather than a coroutine.
 ASYNC_ITERATORS = frozenset({"iter_keys", "items"})
 
+# Context managers whose twin is an async context manager (``async with``).
+ASYNC_CONTEXTS = frozenset({"snapshot"})
+
 # KeyVal's dict-style access, each calling one of the methods above.
 DICT_STYLE = ("__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__", "__len__")
 
 
 def is_async(method: Any) -> bool:
-    return inspect.iscoroutinefunction(method) or inspect.isasyncgenfunction(method)
+    # An @asynccontextmanager factory is a plain function around an async generator.
+    wrapped = getattr(method, "__wrapped__", None)
+    return (
+        inspect.iscoroutinefunction(method)
+        or inspect.isasyncgenfunction(method)
+        or inspect.isasyncgenfunction(wrapped)
+    )
 
 
 def public_methods(cls: type[Any] = KeyVal) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from django_keyval.admin.display import (
 )
 from django_keyval.forms import EntryForm, decode_entry, forget_decoded
 from django_keyval.jsonvalues import json_text
+from django_keyval.localcache import writing_rows
 from django_keyval.models import Entry
 from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.store import KeyVal
@@ -128,7 +129,7 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         forget_decoded(obj)
 
     def delete_model(self, request: HttpRequest, obj: Entry) -> None:
-        Entry._default_manager.using(db_for_write(None)).filter(pk=obj.pk).delete()
+        self._delete(Entry._default_manager.filter(pk=obj.pk))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._delete(queryset)
@@ -136,7 +137,10 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _delete(self, queryset: QuerySet[Any]) -> int:
         # One DELETE with the list's conditions: no row (and no value) is loaded,
         # unless the project listens to pre_delete/post_delete for entries.
-        deleted, _ = queryset.using(db_for_write(None)).delete()
+        alias = db_for_write(None)
+        # Cached stores among the entries get a new generation (localcache/).
+        with writing_rows(queryset, alias):
+            deleted, _ = queryset.using(alias).delete()
         return deleted
 
     # Columns

@@ -115,5 +115,7 @@ def _add_store_subcommands(add: AddSubcommand) -> None:
         "--no-pickle", action="store_true",
         help="refuse pickled values (and serializers named by the file): for untrusted files",
     )  # fmt: skip
+    sub = add("touch", "Make every process read store NAME again, after writes that bypassed it")
+    sub.add_argument("store", metavar="NAME")
     sub = add("purge-expired", "Delete the expired entries of every store")
     sub.add_argument("--batch-size", type=_positive_int, default=1000, help="rows per transaction")

@@ -51,6 +51,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--scale-keys", type=int, default=1_000_000)
     parser.add_argument(
+        "--settings-request",
+        action="store_true",
+        help="instead: only the settings request (20 gets of a 100-key store), with and "
+        "without a local cache and as raw DB-API code",
+    )
+    parser.add_argument(
         "--profile",
         metavar="PHASE",
         help="instead: profile django_keyval in one phase (get_hit, set_new, ...) with "
@@ -69,6 +75,8 @@ CACHE_TABLE = "keyval_bench_cache"
 
 
 def configure(database: Database) -> None:
+    from tests.benchmarks.settings_request import keyval_settings
+
     settings.configure(
         DEBUG=False,
         SECRET_KEY="django-keyval-benchmark-not-secret",
@@ -76,6 +84,8 @@ def configure(database: Database) -> None:
         INSTALLED_APPS=["django_keyval"],
         DATABASES={"default": database.django_settings()},
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        # The stores of the settings request have local caches.
+        KEYVAL=keyval_settings(),
         CACHES={
             "default": {
                 "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -141,8 +151,16 @@ def run_benchmark(
     from django.db import connection
 
     from django_keyval.models import Entry
-    from tests.benchmarks import runner, scale
+    from tests.benchmarks import runner, scale, settings_request
 
+    if args.settings_request:
+        info["load_average_at_end"] = runner.load_average()
+        return {
+            "benchmark": "settings request: local cache vs uncached vs raw DB-API",
+            "command": "python -m tests.benchmarks " + " ".join(sys.argv[1:]),
+            "machine": info,
+            "settings_request": settings_request.run(raw, args.rounds, log),
+        }
     big = os.urandom(runner.MIB)
     for system in systems:
         system.clear()
@@ -180,6 +198,7 @@ def run_benchmark(
     log("")
     log("Rates are medians of the rounds; each ratio is the median of per-round ratios")
     log("(min-max over the rounds). Queries per call as Django's debug cursor counts them.")
+    request = settings_request.run(raw, args.rounds, log)
     plans = scale.query_plans("bench", ["user:1:000001"])
     if connection.vendor == "postgresql":
         log("")
@@ -195,6 +214,7 @@ def run_benchmark(
         "machine": info,
         "phases": summary,
         "queries_per_call": queries,
+        "settings_request": request,
         "query_plans": plans,
     }
 

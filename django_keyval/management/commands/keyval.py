@@ -15,6 +15,8 @@ from django.db import DatabaseError
 from django_keyval import DEFAULT_TTL, KeyVal, transfer
 from django_keyval.exceptions import CorruptValue, KeyValError
 from django_keyval.jsonvalues import json_text
+from django_keyval.keys import validate_key
+from django_keyval.localcache import touch_store
 from django_keyval.management.arguments import add_arguments
 from django_keyval.management.console import (
     OneLineErrorParser,
@@ -96,6 +98,7 @@ class Command(BaseCommand):
             "export": self._export,
             "import": self._import,
             "purge-expired": self._purge_expired,
+            "touch": self._touch,
         }
 
     # Output
@@ -246,6 +249,12 @@ class Command(BaseCommand):
             return True
         self._say(options, "Flush cancelled.")
         return False
+
+    def _touch(self, options: dict[str, Any]) -> None:
+        store = validate_key(options["store"], "store name")
+        touch_store(store, using=options["database"])
+        alias = db_for_write(store, options["database"])
+        self._say(options, f"Store {store!r} on database {alias!r} will be read again.")
 
     def _purge_expired(self, options: dict[str, Any]) -> None:
         count = KeyVal.purge_expired(batch_size=options["batch_size"], using=options["database"])
