@@ -1,4 +1,4 @@
-"""README.rst's tables from benchmark reports.
+"""The tables of docs/performance.rst from benchmark reports.
 
 ``python -m tests.benchmarks.table sqlite.json postgresql.json mysql.json``
 prints one table per system compared with raw DB-API code: a row per phase,
