@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "django_keyval"
+import django_keyval
+
+# The package as imported: the checkout, or the installed wheel (.ci/run checks both).
+PACKAGE = Path(django_keyval.__file__).resolve().parent
 
 # Lowest first. A module may import from its own layer and the layers below it.
 LAYERS: dict[str, tuple[str, ...]] = {
