@@ -48,18 +48,18 @@ def write_row(
     store: str,
     key: str,
     payload: bytes,
-    tag: str = "pickle",
+    serializer: str = "pickle",
     mac: bytes | None = None,
     *,
     expires_at: float | None = None,
     using: str = "default",
 ) -> Entry:
-    """Write a row straight into the table, with the given payload, serializer tag and mac."""
+    """Write a row straight into the table, with the given payload, serializer name and mac."""
     return Entry.objects.using(using).create(
         store=store,
         key=key,
         value=payload,
-        serializer=tag,
+        serializer=serializer,
         mac=mac,
         expires_at=expires_at,
         updated_at=time.time(),

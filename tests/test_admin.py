@@ -79,7 +79,9 @@ def corrupt(canary: pathlib.Path) -> dict[str, Entry]:
     return {
         "forged": write_row("bad", "forged", exploit, mac=WRONG_MAC),
         "unsigned": write_row("bad", "unsigned", exploit),
-        "unknown serializer": write_row("bad", "unknown", b"{}", tag="nope.Serializer", mac=b"1"),
+        "unknown serializer": write_row(
+            "bad", "unknown", b"{}", serializer="nope.Serializer", mac=b"1"
+        ),
         "truncated": truncated,
     }
 

@@ -27,14 +27,16 @@ class FailingSerializer:
         raise RuntimeError("cannot load")
 
 
-def mac_of(store: str, key: str, tag: str, payload: bytes, secret: str | None = None) -> bytes:
+def mac_of(
+    store: str, key: str, serializer: str, payload: bytes, secret: str | None = None
+) -> bytes:
     """The signature django_keyval stores for ``payload`` (see django_keyval/signing.py)."""
     from django.conf import settings
 
     from django_keyval import signing
 
     return signing.signature(
-        settings.SECRET_KEY if secret is None else secret, store, key, tag, payload
+        settings.SECRET_KEY if secret is None else secret, store, key, serializer, payload
     )
 
 
