@@ -12,7 +12,7 @@ from django_keyval.handle import Handle
 from django_keyval.keys import validate_key
 from django_keyval.localcache import view, writing
 from django_keyval.retry import retry_conflicts
-from django_keyval.routing import db_for_read, db_for_write
+from django_keyval.routing import db_for_read, db_for_write, every_database
 from django_keyval.sql import operations_for
 from django_keyval.sql.base import ITEMS_PAGE, KEYS_PAGE
 from django_keyval.sql.cursors import cursor_for
@@ -161,20 +161,33 @@ class BulkOperations(Handle):
 
     @classmethod
     def stores(cls, using: str | None = None) -> list[str]:
-        """Return the sorted names of the stores that hold at least one live key."""
-        with connections[db_for_read(None, using)].cursor() as cursor:
-            return operations_for(cursor.db).stores(cursor, time.time())
+        """Return the sorted names of the stores that hold at least one live key.
+
+        From the database ``using``, else from each of ``KEYVAL["DATABASES"]``,
+        else from the one the routers give without a store hint.
+        """
+        names: set[str] = set()
+        for alias in every_database(using, reading=True):
+            with connections[alias].cursor() as cursor:
+                names.update(operations_for(cursor.db).stores(cursor, time.time()))
+        return sorted(names)
 
     @classmethod
     def purge_expired(cls, *, batch_size: int = 1000, using: str | None = None) -> int:
         """Delete expired entries of every store, ``batch_size`` rows per transaction;
-        return how many were deleted."""
+        return how many were deleted.
+
+        On the database ``using``, else on each of ``KEYVAL["DATABASES"]``, else
+        on the one the routers give without a store hint.
+        """
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive int, not {batch_size!r}")
-        alias, total, more = db_for_write(None, using), 0, True
-        while more:
-            deleted, more = cls._purge_batch(alias, batch_size)
-            total += deleted
+        total = 0
+        for alias in every_database(using):
+            more = True
+            while more:
+                deleted, more = cls._purge_batch(alias, batch_size)
+                total += deleted
         return total
 
     @staticmethod

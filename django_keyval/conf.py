@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_VALUES": True,
     "DEFAULT_TTL": None,
     "DATABASE": None,
+    "DATABASES": None,
     "STORES": None,
 }
 
@@ -32,6 +33,9 @@ class Config:
     sign_values: bool
     default_ttl: float | None
     database: str | None
+    # The aliases whose databases hold stores, for the calls on every store
+    # (KEYVAL["DATABASES"]); empty: the one database the routers give the model.
+    databases: tuple[str, ...] = ()
     # The stores declared with a local cache (KEYVAL["STORES"]), by name.
     local_caches: dict[str, LocalCacheOptions] = field(default_factory=dict)
 
@@ -108,8 +112,29 @@ def find_problems(raw: object) -> list[Problem]:
                 "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ", or None.",
             )
         )
+    problems += databases_problems(raw)
     problems += [Problem(*problem) for problem in store_problems(raw.get("STORES"))]
     return problems
+
+
+def databases_problems(raw: dict[Any, Any]) -> list[Problem]:
+    """What is wrong with KEYVAL["DATABASES"] (checked as KEYVAL["DATABASE"] is, E006)."""
+    databases = raw.get("DATABASES")
+    if databases is None:
+        return []
+    hint = "Use a list of aliases from: " + ", ".join(map(repr, settings.DATABASES)) + "."
+    if not isinstance(databases, (list, tuple)) or not databases:
+        msg = f"KEYVAL['DATABASES'] must be a non-empty list of aliases, not {databases!r}."
+        return [Problem("E006", msg, hint)]
+    unknown = [alias for alias in databases if alias not in settings.DATABASES]
+    if unknown:
+        msg = f"KEYVAL['DATABASES'] names {', '.join(map(repr, unknown))}, not in DATABASES."
+        return [Problem("E006", msg, hint)]
+    if raw.get("DATABASE") is not None:
+        msg = "KEYVAL sets both DATABASE and DATABASES."
+        hint = "DATABASE puts every store on one database: leave DATABASES out, or DATABASE."
+        return [Problem("E006", msg, hint)]
+    return []
 
 
 @functools.cache
@@ -125,6 +150,7 @@ def get_config() -> Config:
         sign_values=merged["SIGN_VALUES"],
         default_ttl=ttl_seconds(merged["DEFAULT_TTL"]),
         database=merged["DATABASE"],
+        databases=tuple(dict.fromkeys(merged["DATABASES"] or ())),
         local_caches=local_caches(merged["STORES"]),
     )
 

@@ -30,3 +30,18 @@ def db_for_read(store: str | None, using: str | None = None) -> str:
 def db_for_write(store: str | None, using: str | None = None) -> str:
     """Return the alias to write ``store`` to: ``using``, KEYVAL['DATABASE'], or the routers."""
     return _route(router.db_for_write, store, using)
+
+
+def every_database(using: str | None = None, *, reading: bool = False) -> list[str]:
+    """Return the aliases that the calls on every store (``stores()``, ``flush_all()``,
+    ``purge_expired()``) cover.
+
+    ``using`` or KEYVAL['DATABASE'] if set; else the aliases of
+    KEYVAL['DATABASES'] (stores spread over several databases by the routers);
+    else the one database the routers give the model without a store hint, to
+    read from when ``reading``, else to write to.
+    """
+    config = get_config()
+    if using or config.database or not config.databases:
+        return [(db_for_read if reading else db_for_write)(None, using)]
+    return list(config.databases)

@@ -13,7 +13,7 @@ from django_keyval.bulk import BulkOperations
 from django_keyval.exceptions import KeyValError
 from django_keyval.localcache import asnapshot, snapshot, view, writing, writing_every
 from django_keyval.retry import retry_conflicts
-from django_keyval.routing import db_for_read, db_for_write
+from django_keyval.routing import db_for_read, db_for_write, every_database
 from django_keyval.sentinels import MISSING
 from django_keyval.sql import operations_for
 from django_keyval.sql.base import MAX_RACES
@@ -173,13 +173,14 @@ class KeyVal(AsyncMethods, BulkOperations):
     @classmethod
     @retry_conflicts
     def flush_all(cls, using: str | None = None) -> None:
-        """Delete every key of every store on the database ``using`` (else the routers').
+        """Delete every key of every store on the database ``using`` (else on each of
+        ``KEYVAL["DATABASES"]``, else on the one the routers give without a store hint).
 
         In batches of 1000 rows, as flush().
         """
-        alias = db_for_write(None, using)
-        with writing_every(alias), connections[alias].cursor() as cursor:
-            operations_for(cursor.db).flush_all(cursor)
+        for alias in every_database(using):
+            with writing_every(alias), connections[alias].cursor() as cursor:
+                operations_for(cursor.db).flush_all(cursor)
 
     # Beyond the original
 

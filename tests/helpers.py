@@ -33,10 +33,12 @@ def stored_row(store: str | KeyVal, key: str, *, using: str = "default") -> Entr
     return Entry.objects.using(using).get(store=store_name(store), key=key)
 
 
-def expire(store: str | KeyVal, *keys: str, ago: float = 1) -> None:
+def expire(store: str | KeyVal, *keys: str, ago: float = 1, using: str | None = None) -> None:
     """Make ``keys`` of ``store`` expired ``ago`` seconds ago, as if their ttl had run out."""
     expires_at = time.time() - ago
-    Entry.objects.filter(store=store_name(store), key__in=keys).update(expires_at=expires_at)
+    Entry.objects.using(using).filter(store=store_name(store), key__in=keys).update(
+        expires_at=expires_at
+    )
 
 
 def tamper(store: str | KeyVal, key: str, **changes: Any) -> None:

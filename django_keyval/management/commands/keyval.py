@@ -25,7 +25,7 @@ from django_keyval.management.console import (
     open_input,
     open_output,
 )
-from django_keyval.routing import db_for_write
+from django_keyval.routing import db_for_write, every_database
 from django_keyval.ttl import TTL
 
 
@@ -222,12 +222,14 @@ class Command(BaseCommand):
         if (store is None) != options["all"]:
             raise CommandError("Give either a store NAME or --all.")
         if store is None:
-            alias = db_for_write(None, database)
+            aliases = every_database(database)
+            where = "database" if len(aliases) == 1 else "databases"
+            where = f"{where} {', '.join(map(repr, aliases))}"
             stores = _count(len(KeyVal.stores(using=database)), "store")
-            question = f"This deletes every key of {stores} on database {alias!r}."
+            question = f"This deletes every key of {stores} on {where}."
             if self._confirm(options, question):
                 KeyVal.flush_all(using=database)
-                self._say(options, f"Flushed every store on database {alias!r}.")
+                self._say(options, f"Flushed every store on {where}.")
             return
         kv = self._existing(store, database)
         alias = db_for_write(store, database)
