@@ -12,11 +12,11 @@ every statement:
 * SQLite: Django rewrites ``%s`` to ``?`` with a regular expression on every
   ``execute()``; our statements are written with ``?`` once (except while
   queries are logged, when Django's cursor must see the ``%s`` form).
-* PostgreSQL (psycopg 3): when the project enables prepared statements
-  (``OPTIONS["prepare_threshold"]``), statements use server-side binding, so
-  psycopg prepares the frequent ones, and read results in binary. Django's
-  default cursor binds parameters on the client, which never prepares, and
-  reads text, in which a value comes as hex digits.
+* PostgreSQL (psycopg 3): statements use server-side binding and read results
+  in binary, where Django's default cursor binds parameters on the client and
+  reads text, in which a value comes as hex digits of twice its size. When the
+  project enables prepared statements (``OPTIONS["prepare_threshold"]``),
+  psycopg prepares the frequent ones; else each is an unnamed statement.
 
 Backends that customise cursors (``create_cursor()``, ``make_cursor()``) or
 tools that wrap ``connection.cursor()`` (django-debug-toolbar) get their own
@@ -180,8 +180,11 @@ def _make(connection: BaseDatabaseWrapper) -> _Cursors:
     if _stock(connection, "create_cursor"):
         if connection.vendor == "sqlite":
             plain_ops, driver_cursor = _with_qmarks(ops), dbapi_connection.cursor()
-        elif getattr(dbapi_connection, "prepare_threshold", None) is not None:
-            # psycopg 3 with prepared statements on (psycopg2 has no such attribute).
+        elif hasattr(dbapi_connection, "prepare_threshold"):
+            # psycopg 3 (psycopg2 has no such attribute). With Django's default
+            # OPTIONS (no prepare_threshold) psycopg prepares nothing: each
+            # statement is sent as an unnamed one (parse, bind and execute in
+            # one round trip), which a pooler in transaction mode passes through.
             import psycopg
 
             driver_cursor = _preparing_cursor_class()(dbapi_connection)
