@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_VALUES": True,
     "DEFAULT_TTL": None,
     "DATABASE": None,
+    "LOCK_DATABASE": None,
     "STORES": None,
 }
 
@@ -32,6 +33,8 @@ class Config:
     sign_values: bool
     default_ttl: float | None
     database: str | None
+    # Where locks are kept, when not where their store's writes go.
+    lock_database: str | None = None
     # The stores declared with a local cache (KEYVAL["STORES"]), by name.
     local_caches: dict[str, LocalCacheOptions] = field(default_factory=dict)
 
@@ -108,6 +111,18 @@ def find_problems(raw: object) -> list[Problem]:
                 "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ", or None.",
             )
         )
+    lock_database = raw.get("LOCK_DATABASE")
+    if lock_database is not None and (
+        not isinstance(lock_database, str) or lock_database not in settings.DATABASES
+    ):
+        problems.append(
+            Problem(
+                "E011",
+                f"KEYVAL['LOCK_DATABASE'] is {lock_database!r}, which is not an alias in "
+                "DATABASES.",
+                "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ", or None.",
+            )
+        )
     problems += [Problem(*problem) for problem in store_problems(raw.get("STORES"))]
     return problems
 
@@ -125,6 +140,7 @@ def get_config() -> Config:
         sign_values=merged["SIGN_VALUES"],
         default_ttl=ttl_seconds(merged["DEFAULT_TTL"]),
         database=merged["DATABASE"],
+        lock_database=merged["LOCK_DATABASE"],
         local_caches=local_caches(merged["STORES"]),
     )
 

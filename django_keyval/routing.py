@@ -30,3 +30,9 @@ def db_for_read(store: str | None, using: str | None = None) -> str:
 def db_for_write(store: str | None, using: str | None = None) -> str:
     """Return the alias to write ``store`` to: ``using``, KEYVAL['DATABASE'], or the routers."""
     return _route(router.db_for_write, store, using)
+
+
+def db_for_locks(store: str, using: str | None = None) -> str:
+    """Return the alias that keeps the locks of ``store``: KEYVAL['LOCK_DATABASE'], else
+    where the store's writes go (see db_for_write())."""
+    return get_config().lock_database or db_for_write(store, using)
