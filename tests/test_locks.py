@@ -10,14 +10,17 @@ would put it. The races between processes are in tests/sql/test_lock_processes.p
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from datetime import timedelta
+from io import StringIO
 from typing import Any
 from unittest import mock
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.management import call_command
 from django.db import connections, transaction
 
 from django_keyval import KeyVal
@@ -333,6 +336,17 @@ def test_lock_names_are_not_keys(kv):
         assert kv.delete("k") is True
         assert lease.owned()
         assert KeyVal.stores() == []
+
+
+@pytest.mark.sync_only
+def test_export_leaves_locks_out():
+    kv = KeyVal("test")
+    kv.set("a", 1)
+    with kv.lock("a", ttl=30), kv.lock("held", ttl=30):
+        out = StringIO()
+        call_command("keyval", "export", "-o", "-", stdout=out)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()[1:]]
+    assert [(line["store"], line["key"]) for line in lines] == [("test", "a")]
 
 
 def test_flush_flush_all_and_purge_expired_leave_leases_alone(kv, api):
