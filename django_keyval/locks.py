@@ -138,6 +138,11 @@ class Lease:
         if owner is None or self._alias is None:
             self._lost("release", "it is not held", warn_only)
             return
+        try:
+            self._check_no_transaction(self._alias, "released")
+        except LockInTransaction:
+            self._owner = owner
+            raise
         released = self._run(lambda leases, cursor: leases.release(cursor, *self._id(owner)))
         if not released:
             self._lost("release", "its lease expired", warn_only)
@@ -152,6 +157,7 @@ class Lease:
         if owner is None or self._alias is None:
             self._lost("extend", "it is not held", False)
             return
+        self._check_no_transaction(self._alias, "extended")
         extended = self._run(
             lambda leases, cursor: leases.extend(cursor, *self._id(owner), seconds)
         )
@@ -249,14 +255,7 @@ class Lease:
 
     def _try_acquire(self) -> bool:
         alias = db_for_locks(self.store, self._using)
-        connection = connections[alias]
-        if connection.in_atomic_block or not connection.get_autocommit():
-            raise LockInTransaction(
-                f"lock {self.name!r} of store {self.store!r} taken inside a transaction on "
-                f"database {alias!r}: other processes would not see it until that transaction "
-                "commits. Take it outside, or route locks to another database with "
-                "KEYVAL['LOCK_DATABASE']."
-            )
+        self._check_no_transaction(alias, "taken")
         self._alias = alias
         owner = secrets.token_hex(16)
         fence = self._run(lambda leases, cursor: leases.acquire(cursor, *self._id(owner), self.ttl))
@@ -264,6 +263,16 @@ class Lease:
             return False
         self._owner, self._fence = owner, fence
         return True
+
+    def _check_no_transaction(self, alias: str, what: str) -> None:
+        connection = connections[alias]
+        if connection.in_atomic_block or not connection.get_autocommit():
+            raise LockInTransaction(
+                f"lock {self.name!r} of store {self.store!r} {what} inside a transaction on "
+                f"database {alias!r}: other processes would not see it until that transaction "
+                "commits. Take locks outside, or route them to another database with "
+                "KEYVAL['LOCK_DATABASE']."
+            )
 
     def _run(self, statement: Callable[..., T]) -> T:
         """Run ``statement(leases, cursor)`` on the lock's database, again after a deadlock.

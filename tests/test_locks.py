@@ -413,6 +413,18 @@ def test_a_lock_inside_a_transaction_on_its_database_raises(kv):
     assert issubclass(LockInTransaction, KeyValError)
 
 
+def test_release_and_extend_inside_a_transaction_on_its_database_raise(kv):
+    lease = kv.lock("report", ttl=30)
+    lease.acquire()
+    with transaction.atomic():
+        with pytest.raises(LockInTransaction, match="extended inside a transaction"):
+            lease.extend(60)
+        with pytest.raises(LockInTransaction, match="released inside a transaction"):
+            lease.release()
+    assert lease.owned()
+    lease.release()
+
+
 def test_a_failed_lock_leaves_the_transaction_usable(kv):
     with transaction.atomic():
         kv.set("k", 1)
