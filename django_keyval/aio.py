@@ -75,13 +75,13 @@ class AsyncMethods:
         """Async version of :meth:`get_or_set`."""
         return await sync_to_async(self.get_or_set, thread_sensitive=True)(key, default, ttl)
 
-    async def aincr(self: KeyVal, key: str, delta: int = 1) -> int:
+    async def aincr(self: KeyVal, key: str, delta: int = 1, ttl: TTL = DEFAULT_TTL) -> int:
         """Async version of :meth:`incr`."""
-        return await sync_to_async(self.incr, thread_sensitive=True)(key, delta)
+        return await sync_to_async(self.incr, thread_sensitive=True)(key, delta, ttl)
 
-    async def adecr(self: KeyVal, key: str, delta: int = 1) -> int:
+    async def adecr(self: KeyVal, key: str, delta: int = 1, ttl: TTL = DEFAULT_TTL) -> int:
         """Async version of :meth:`decr`."""
-        return await sync_to_async(self.decr, thread_sensitive=True)(key, delta)
+        return await sync_to_async(self.decr, thread_sensitive=True)(key, delta, ttl)
 
     async def amodify(
         self: KeyVal, key: str, func: Callable[[Any], T], default: Any = MISSING

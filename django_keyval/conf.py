@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_TTL": None,
     "DATABASE": None,
     "DATABASES": None,
+    "LOCK_DATABASE": None,
     "STORES": None,
 }
 
@@ -36,6 +37,8 @@ class Config:
     # The aliases whose databases hold stores, for the calls on every store
     # (KEYVAL["DATABASES"]); empty: the one database the routers give the model.
     databases: tuple[str, ...] = ()
+    # Where locks are kept, when not where their store's writes go.
+    lock_database: str | None = None
     # The stores declared with a local cache (KEYVAL["STORES"]), by name.
     local_caches: dict[str, LocalCacheOptions] = field(default_factory=dict)
 
@@ -113,6 +116,18 @@ def find_problems(raw: object) -> list[Problem]:
             )
         )
     problems += databases_problems(raw)
+    lock_database = raw.get("LOCK_DATABASE")
+    if lock_database is not None and (
+        not isinstance(lock_database, str) or lock_database not in settings.DATABASES
+    ):
+        problems.append(
+            Problem(
+                "E011",
+                f"KEYVAL['LOCK_DATABASE'] is {lock_database!r}, which is not an alias in "
+                "DATABASES.",
+                "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ", or None.",
+            )
+        )
     problems += [Problem(*problem) for problem in store_problems(raw.get("STORES"))]
     return problems
 
@@ -151,6 +166,7 @@ def get_config() -> Config:
         default_ttl=ttl_seconds(merged["DEFAULT_TTL"]),
         database=merged["DATABASE"],
         databases=tuple(dict.fromkeys(merged["DATABASES"] or ())),
+        lock_database=merged["LOCK_DATABASE"],
         local_caches=local_caches(merged["STORES"]),
     )
 

@@ -25,3 +25,19 @@ class CorruptValue(KeyValError, ValueError):
 
 class ValueTooLarge(KeyValError, ValueError):
     """A value is larger than the database accepts; nothing was written."""
+
+
+class LockTimeout(KeyValError):
+    """A lock was not acquired: another owner held it for the whole ``timeout``."""
+
+
+class LockLost(KeyValError):
+    """A lease was released or extended by a caller that no longer owns it unexpired."""
+
+
+class LockInTransaction(KeyValError):
+    """A lock was taken inside a transaction on the lock's own database.
+
+    Its lease would stay invisible to other processes until that transaction
+    commits: route locks to another alias with ``KEYVAL["LOCK_DATABASE"]``.
+    """

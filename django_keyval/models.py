@@ -57,7 +57,33 @@ class Generation(models.Model):
         return f"{self.store}: {self.generation}"
 
 
-__all__ = ["Entry", "Generation", "KeyVal"]
+class Lease(models.Model):
+    """The lease of one lock of one store: who holds it, until when, and its fencing token.
+
+    Not an entry: no value operation, export or flush reads or deletes these
+    rows. A row is kept after its lease is released or expires, so that the
+    next acquisition's ``fence`` continues from the last one.
+    """
+
+    store = ExactCharField(max_length=255)
+    name = ExactCharField(max_length=255)
+    # The random token of the acquisition that holds (or last held) the lease.
+    owner = models.CharField(max_length=32)
+    fence = models.BigIntegerField()
+    # A Unix timestamp read from the database server's clock, never a client's.
+    expires_at = models.FloatField()
+
+    class Meta:
+        verbose_name = "lease"
+        constraints = [
+            models.UniqueConstraint(fields=["store", "name"], name="django_keyval_lease_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store}: {self.name} (fence {self.fence})"
+
+
+__all__ = ["Entry", "Generation", "KeyVal", "Lease"]
 
 
 def __getattr__(name: str) -> Any:

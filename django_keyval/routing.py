@@ -45,3 +45,9 @@ def every_database(using: str | None = None, *, reading: bool = False) -> list[s
     if using or config.database or not config.databases:
         return [(db_for_read if reading else db_for_write)(None, using)]
     return list(config.databases)
+
+
+def db_for_locks(store: str, using: str | None = None) -> str:
+    """Return the alias that keeps the locks of ``store``: KEYVAL['LOCK_DATABASE'], else
+    where the store's writes go (see db_for_write())."""
+    return get_config().lock_database or db_for_write(store, using)

@@ -12,6 +12,7 @@ from django_keyval.aio import AsyncMethods
 from django_keyval.bulk import BulkOperations
 from django_keyval.exceptions import KeyValError
 from django_keyval.localcache import asnapshot, snapshot, view, writing, writing_every
+from django_keyval.locks import LockMethods
 from django_keyval.retry import retry_conflicts
 from django_keyval.routing import db_for_read, db_for_write, every_database
 from django_keyval.sentinels import MISSING
@@ -33,7 +34,7 @@ def _check_int(value: Any, what: str) -> int:
     return value
 
 
-class KeyVal(AsyncMethods, BulkOperations):
+class KeyVal(AsyncMethods, BulkOperations, LockMethods):
     """A handle on the key-value store ``name``, kept in the database.
 
     ``using`` pins the store to a database alias (else ``KEYVAL['DATABASE']``,
@@ -223,27 +224,28 @@ class KeyVal(AsyncMethods, BulkOperations):
                         return value
         raise KeyValError(f"get_or_set({key!r}) in store {store!r} lost {MAX_RACES} races")
 
-    def incr(self, key: str, delta: int = 1) -> int:
+    def incr(self, key: str, delta: int = 1, ttl: TTL = DEFAULT_TTL) -> int:
         """Add ``delta`` to the integer value of ``key`` and return the new value.
 
-        Atomic across processes. A missing key counts as 0 and gets the store's
-        default TTL; an existing key keeps its expiry. A value that is not an int
-        raises TypeError and is left unchanged.
+        Atomic across processes. A missing (or expired) key counts as 0 and is
+        created with ``ttl`` (the store's default TTL unless given); an existing
+        key keeps its expiry, whatever ``ttl`` says. A value that is not an int
+        raises TypeError and is left unchanged. Two queries in a transaction.
         """
         _check_int(delta, "delta")
         store = self._store()
+        self._ttl_seconds(ttl)  # A bad ttl fails whether or not the key exists.
 
         def add_delta(value: Any) -> int:
             return _check_int(value, f"the value of key {key!r} in store {store!r}") + delta
 
-        result: int = self.modify(key, add_delta, 0)
+        result: int = self._modify(key, add_delta, 0, ttl)
         return result
 
-    def decr(self, key: str, delta: int = 1) -> int:
+    def decr(self, key: str, delta: int = 1, ttl: TTL = DEFAULT_TTL) -> int:
         """Subtract ``delta`` from the integer value of ``key``; see incr()."""
-        return self.incr(key, -_check_int(delta, "delta"))
+        return self.incr(key, -_check_int(delta, "delta"), ttl)
 
-    @retry_conflicts
     def modify(self, key: str, func: Callable[[Any], T], default: Any = MISSING) -> T:
         """Store ``func(old value)`` under ``key`` and return it, keeping the key's expiry.
 
@@ -252,6 +254,11 @@ class KeyVal(AsyncMethods, BulkOperations):
         none is given. If ``func`` raises, nothing changes and the exception
         propagates. ``func`` may be called again after a lost race or deadlock.
         """
+        return self._modify(key, func, default, DEFAULT_TTL)
+
+    @retry_conflicts
+    def _modify(self, key: str, func: Callable[[Any], T], default: Any, ttl: TTL) -> T:
+        """modify(), where a key it creates gets ``ttl``."""
         store, key = self._key(key)
         alias = db_for_write(store, self._using)
         for _ in range(MAX_RACES):
@@ -269,7 +276,7 @@ class KeyVal(AsyncMethods, BulkOperations):
                 if default is MISSING:
                     raise KeyError(key)
                 value = func(default)
-                expires_at = self._expiry(DEFAULT_TTL, now)
+                expires_at = self._expiry(ttl, now)
                 if ops.add(cursor, store, key, self._codec.encode(key, value), expires_at, now):
                     return value
         raise KeyValError(f"modify({key!r}) in store {store!r} lost {MAX_RACES} races")

@@ -123,10 +123,8 @@ def test_unknown_keys_are_listed_sorted_in_one_e002(settings):
 
 def test_unknown_key_hint_lists_the_known_keys(settings):
     settings.KEYVAL = {"TTL": 10}
-    assert (
-        only(check_settings()).hint
-        == "The known keys are SERIALIZER, SIGN_VALUES, DEFAULT_TTL, DATABASE, DATABASES, STORES."
-    )
+    known = "SERIALIZER, SIGN_VALUES, DEFAULT_TTL, DATABASE, DATABASES, LOCK_DATABASE, STORES"
+    assert only(check_settings()).hint == f"The known keys are {known}."
 
 
 def test_lowercase_key_is_unknown(settings):
@@ -258,6 +256,22 @@ def test_unhashable_database_is_e006(settings):
 
 def test_known_database_alias_passes(settings):
     settings.KEYVAL = {"DATABASE": "default"}
+    assert check_settings() == []
+
+
+# E011: LOCK_DATABASE
+
+
+def test_unknown_lock_database_alias_is_e011(settings):
+    settings.KEYVAL = {"LOCK_DATABASE": "nope"}
+    message = only(check_settings())
+    assert message.id == "django_keyval.E011"
+    assert message.msg == "KEYVAL['LOCK_DATABASE'] is 'nope', which is not an alias in DATABASES."
+    assert message.hint == "Use one of: 'default', 'other', or None."
+
+
+def test_known_lock_database_alias_passes(settings):
+    settings.KEYVAL = {"LOCK_DATABASE": "other"}
     assert check_settings() == []
 
 

@@ -32,7 +32,17 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "model": ("fields", "migrations", "models"),
     "sql": ("sql",),
     "codec": ("codec", "signing"),
-    "facade": ("", "aio", "bulk", "handle", "localcache", "retry", "routing", "store"),
+    "facade": (
+        "",
+        "aio",
+        "bulk",
+        "handle",
+        "localcache",
+        "locks",
+        "retry",
+        "routing",
+        "store",
+    ),
     "consumers": (
         "admin",
         "apps",

@@ -308,6 +308,55 @@ def test_incr_keeps_the_expiry(kv):
     assert_ttl_near(kv, "k", 600)
 
 
+def test_incr_with_a_ttl_creates_the_key_with_that_ttl(api):
+    kv = api(KeyVal("test", ttl=5))
+    assert kv.incr("k", ttl=60) == 1
+    assert_ttl_near(kv, "k", 60)
+
+
+def test_incr_with_a_ttl_keeps_the_expiry_of_a_live_key(kv):
+    kv.incr("k", ttl=600)
+    assert kv.incr("k", 2, ttl=5) == 3
+    assert kv.incr("k", ttl=timedelta(seconds=5)) == 4
+    assert_ttl_near(kv, "k", 600)
+
+
+def test_incr_with_a_ttl_keeps_a_key_that_never_expires(kv):
+    kv.set("k", 1, ttl=None)
+    kv.incr("k", ttl=60)
+    assert kv.ttl("k") is None
+
+
+def test_incr_with_ttl_none_creates_a_key_that_never_expires(api):
+    kv = api(KeyVal("test", ttl=60))
+    kv.incr("k", ttl=None)
+    assert kv.ttl("k") is None
+
+
+def test_decr_with_a_ttl_creates_the_key_with_that_ttl(kv):
+    assert kv.decr("k", 2, ttl=60) == -2
+    assert kv.decr("k", ttl=5) == -3
+    assert_ttl_near(kv, "k", 60)
+
+
+@pytest.mark.parametrize("ttl", [0, -1, "60"])
+def test_incr_with_a_bad_ttl_fails_and_changes_nothing(kv, ttl):
+    kv.set("k", 1)
+    with pytest.raises((ValueError, TypeError)):
+        kv.incr("k", ttl=ttl)
+    with pytest.raises((ValueError, TypeError)):
+        kv.incr("new", ttl=ttl)
+    assert kv.get("k") == 1
+    assert not kv.exists("new")
+
+
+def test_a_counter_starts_a_new_window_at_1_once_its_ttl_ran_out(kv):
+    assert [kv.incr("window", ttl=0.5) for _ in range(3)] == [1, 2, 3]
+    time.sleep(0.6)
+    assert kv.incr("window", ttl=60) == 1
+    assert_ttl_near(kv, "window", 60)
+
+
 def test_modify_keeps_the_expiry(kv):
     kv.set("k", 1, ttl=600)
     kv.modify("k", lambda old: old + 1)
@@ -404,6 +453,11 @@ def test_set_over_an_expired_key_applies_the_new_ttl(expired_kv):
 def test_incr_over_an_expired_key_does_not_keep_the_old_expiry(expired_kv):
     expired_kv.incr("k")
     assert expired_kv.ttl("k") is None
+
+
+def test_incr_over_an_expired_key_applies_its_ttl(expired_kv):
+    assert expired_kv.incr("k", ttl=60) == 1
+    assert_ttl_near(expired_kv, "k", 60)
 
 
 def test_get_or_set_over_an_expired_key_stores_the_default(expired_kv):

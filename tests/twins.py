@@ -28,6 +28,10 @@ ASYNC_ITERATORS = frozenset({"iter_keys", "items"})
 # Context managers whose twin is an async context manager (``async with``).
 ASYNC_CONTEXTS = frozenset({"snapshot"})
 
+# Methods whose twin is a plain method returning an object for ``async with`` (the twin of
+# ``lock`` is ``alock``: making a Lease runs no query; its a-methods do the work).
+ASYNC_LEASES = frozenset({"lock"})
+
 # KeyVal's dict-style access, each calling one of the methods above.
 DICT_STYLE = ("__getitem__", "__setitem__", "__delitem__", "__contains__", "__iter__", "__len__")
 
@@ -56,10 +60,11 @@ def twin_names(cls: type[Any] = KeyVal) -> dict[str, str]:
 
     The twin of ``name`` is ``"a" + name``; whether it exists is for the tests to check.
     """
+    lease_twins = {f"a{name}" for name in ASYNC_LEASES}
     return {
         name: f"a{name}"
         for name, method in public_methods(cls).items()
-        if not is_async(method) and name not in NO_TWIN
+        if not is_async(method) and name not in NO_TWIN and name not in lease_twins
     }
 
 
@@ -92,6 +97,8 @@ class AsyncTwins:
             if name in ASYNC_ITERATORS:
                 collect = async_to_sync(_collect)
                 return lambda *args, **kwargs: iter(collect(twin(*args, **kwargs)))
+            if name in ASYNC_LEASES:
+                return lambda *args, **kwargs: LeaseTwins(twin(*args, **kwargs))
             return async_to_sync(twin)
         if name in NO_TWIN or name.startswith("_") or not callable(attribute):
             return attribute
@@ -99,6 +106,26 @@ class AsyncTwins:
 
     def __repr__(self) -> str:
         return f"AsyncTwins({self._target!r})"
+
+
+class LeaseTwins:
+    """A stand-in for a Lease whose methods run its async twins (``aacquire()`` for
+    ``acquire()``, ``async with`` for ``with``)."""
+
+    def __init__(self, lease: Any) -> None:
+        self._lease = lease
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("acquire", "release", "extend", "owned"):
+            return async_to_sync(getattr(self._lease, f"a{name}"))
+        return getattr(self._lease, name)
+
+    def __enter__(self) -> Any:
+        async_to_sync(self._lease.__aenter__)()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        async_to_sync(self._lease.__aexit__)(*exc_info)
 
 
 for _name in DICT_STYLE:

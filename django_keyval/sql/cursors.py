@@ -37,6 +37,7 @@ from django.db.backends.utils import CursorWrapper
 from django_keyval.sql import operations_for
 from django_keyval.sql.base import Operations
 from django_keyval.sql.generations import local_cache_statements
+from django_keyval.sql.leases import lease_statements
 
 # Django's own CursorWrapper.execute, unless a tool had replaced it before this import.
 _STOCK_EXECUTE: Any = CursorWrapper.execute
@@ -188,7 +189,11 @@ def _make(connection: BaseDatabaseWrapper) -> _Cursors:
             import psycopg
 
             driver_cursor = _preparing_cursor_class()(dbapi_connection)
-            driver_cursor.fixed = ops.fixed_statements() | local_cache_statements(ops, connection)
+            driver_cursor.fixed = (
+                ops.fixed_statements()
+                | local_cache_statements(ops, connection)
+                | lease_statements(ops, connection)
+            )
             # Results in binary: a BLOB arrives as it is stored, not in hex at twice its size.
             driver_cursor.format = psycopg.pq.Format.BINARY
     plain: CursorWrapper
