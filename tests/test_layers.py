@@ -37,6 +37,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "admin",
         "apps",
         "checks",
+        "contrib",
         "export_format",
         "forms",
         "management",
