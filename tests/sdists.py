@@ -3,31 +3,44 @@
 Their test suites are run against our backends but never copied into this
 repository: ``unpacked_sdist("minimalkv")`` downloads the sdist of the
 installed version once (``pip download``) into a cache outside the checkout
-and returns the folder it unpacks to. Without network access the tests that
-need it are skipped, except on CI (``CI=true``), where that is an error.
+and returns the folder it unpacks to. Without network access (or without the
+packages the suite imports) the tests that need it are skipped, except on CI
+(``CI=true``), where that is an error.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import importlib.metadata
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
 from types import ModuleType
+from typing import NoReturn
 
 import pytest
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "django-keyval-sdists"
 
 
-def unavailable(reason: str) -> None:
+def unavailable(reason: str) -> NoReturn:
     """Skip the calling module for ``reason``; on CI (``CI=true``) fail instead."""
     if os.environ.get("CI") == "true":
         pytest.fail(f"{reason} (CI=true: the upstream suite must run)", pytrace=False)
     pytest.skip(reason, allow_module_level=True)
+
+
+def require(module: str) -> ModuleType:
+    """Import ``module``, or skip the calling module without it (fail on CI)."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        unavailable(f"{module} is not installed ({exc}): pip install -e . --group test")
 
 
 def unpacked_sdist(project: str) -> Path:
@@ -35,7 +48,7 @@ def unpacked_sdist(project: str) -> Path:
     try:
         version = importlib.metadata.version(project)
     except importlib.metadata.PackageNotFoundError:
-        unavailable(f"{project} is not installed")
+        unavailable(f"{project} is not installed: pip install -e . --group test")
     folder = CACHE / f"{project}-{version}"
     unpacked = folder / "unpacked"
     if not unpacked.is_dir():
@@ -48,15 +61,18 @@ def unpacked_sdist(project: str) -> Path:
             unavailable(
                 f"cannot download the sdist of {project}=={version}: {result.stderr.strip()}"
             )
-        partial = folder / "partial"
+        # Unpacked beside its final place, then renamed: runs side by side never see half
+        # a folder (the first rename wins; the others drop their copies).
+        partial = folder / f"partial-{os.getpid()}"
         # The "data" filter (refusing links and paths out of the folder) is in every
         # Python this project supports but the oldest 3.10 and 3.11 patch releases.
         safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         with tarfile.open(archives[0]) as archive:
             archive.extractall(partial, **safe)
         (top,) = partial.iterdir()
-        top.rename(unpacked)
-        partial.rmdir()
+        with contextlib.suppress(OSError):
+            top.rename(unpacked)
+        shutil.rmtree(partial, ignore_errors=True)
     return unpacked
 
 

@@ -12,16 +12,17 @@ from io import BytesIO
 
 import pytest
 
-pytest.importorskip("minimalkv")
-pytest.importorskip("pyarrow")
-pytest.importorskip("sqlalchemy")
+from tests.sdists import load_module, require, unpacked_sdist
+
+# minimalkv's basic_store.py imports pyarrow, and its test_parquet_file sqlalchemy.
+for _module in ("minimalkv", "pyarrow", "sqlalchemy"):
+    require(_module)
 
 from minimalkv import FOREVER, NOT_SET  # noqa: E402
 
 from django_keyval import KeyVal  # noqa: E402
 from django_keyval.contrib.minimalkv import KeyValStore  # noqa: E402
-from tests.helpers import stored_row  # noqa: E402
-from tests.sdists import load_module, unpacked_sdist  # noqa: E402
+from tests.helpers import WRONG_MAC, stored_row, tamper  # noqa: E402
 
 SDIST = unpacked_sdist("minimalkv")
 _fixtures = load_module("minimalkv_upstream_conftest", SDIST / "tests" / "conftest.py")
@@ -124,3 +125,12 @@ def test_one_query_per_read(store, django_assert_num_queries):
         assert store.open("a").read() == b"1"
     with django_assert_num_queries(1):
         assert "a" in store
+
+
+def test_a_value_that_fails_its_signature_is_an_os_error(store):
+    store.put("a", b"1")
+    tamper("minimalkv", "a", mac=WRONG_MAC)
+    with pytest.raises(OSError, match="'a'"):
+        store.get("a")
+    with pytest.raises(OSError):
+        store.open("a")

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 
-pytest.importorskip("key_value.aio")
+from tests.sdists import require
+
+require("key_value.aio")
 
 from key_value.aio.errors import (  # noqa: E402
     DeserializationError,

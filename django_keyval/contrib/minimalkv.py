@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from contextlib import contextmanager
 from io import BytesIO
 from typing import Any, BinaryIO
 
 from django.db import DatabaseError
 
+from django_keyval.exceptions import CorruptValue
 from django_keyval.store import KeyVal
 from django_keyval.ttl import DEFAULT_TTL, TTL
 
@@ -26,6 +28,16 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 __all__ = ["KeyValStore"]
 
 
+@contextmanager
+def _io_errors(doing: str, key: str) -> Iterator[None]:
+    """Raise a database error, or a stored value that fails its signature, as ``OSError``:
+    what minimalkv documents for a store that cannot be read or written."""
+    try:
+        yield
+    except (DatabaseError, CorruptValue) as exc:
+        raise OSError(f"{doing} {key!r} failed: {exc}") from exc
+
+
 class KeyValStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
     """A minimalkv store of ``bytes`` on the django-keyval store ``name``.
 
@@ -34,7 +46,8 @@ class KeyValStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
     ``put()``) gives the store's default ``ttl``, ``FOREVER`` never expires, a
     number of seconds expires then, and ``0`` expires at once (the key is
     deleted). Keys are checked by minimalkv (``ValueError``); a database error
-    is raised as ``OSError``, as minimalkv documents.
+    or a stored value that fails its signature is raised as ``OSError``, as
+    minimalkv documents for a store that cannot be read or written.
     """
 
     def __init__(self, name: str, **options: Any) -> None:
@@ -51,10 +64,8 @@ class KeyValStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
     # Reading
 
     def _get(self, key: str) -> bytes:
-        try:
+        with _io_errors("reading", key):
             value: bytes = self.kv.get(key)
-        except DatabaseError as exc:
-            raise OSError(f"reading {key!r} failed: {exc}") from exc
         return value
 
     def _get_file(self, key: str, file: BinaryIO) -> str:
@@ -65,10 +76,8 @@ class KeyValStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
         return BytesIO(self._get(key))
 
     def _has_key(self, key: str) -> bool:
-        try:
+        with _io_errors("reading", key):
             return self.kv.exists(key)
-        except DatabaseError as exc:
-            raise OSError(f"reading {key!r} failed: {exc}") from exc
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Iterate over the keys that start with ``prefix``, in code point order."""
@@ -93,23 +102,19 @@ class KeyValStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
 
     def _put(self, key: str, data: bytes, ttl_secs: float | int | str | None = None) -> str:
         ttl = self._ttl(ttl_secs)
-        try:
+        with _io_errors("storing", key):
             if ttl == 0:
                 self.kv.delete(key, ignore_keyerror=True)
             else:
                 self.kv.set(key, data, ttl)
-        except DatabaseError as exc:
-            raise OSError(f"storing {key!r} failed: {exc}") from exc
         return key
 
     def _put_file(self, key: str, file: BinaryIO, ttl_secs: float | int | str | None = None) -> str:
         return self._put(key, file.read(), ttl_secs)
 
     def _delete(self, key: str) -> None:
-        try:
+        with _io_errors("deleting", key):
             self.kv.delete(key, ignore_keyerror=True)
-        except DatabaseError as exc:
-            raise OSError(f"deleting {key!r} failed: {exc}") from exc
 
     def _copy(self, source: str, dest: str) -> str:
         """Copy the value of ``source`` to ``dest`` (with the store's default ttl)."""
