@@ -47,6 +47,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "admin",
         "apps",
         "checks",
+        "contrib",
         "export_format",
         "forms",
         "management",
