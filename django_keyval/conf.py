@@ -12,7 +12,13 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from django_keyval.serializers import get_serializer
-from django_keyval.storeconf import LocalCacheOptions, local_caches, store_problems
+from django_keyval.storeconf import (
+    LocalCacheOptions,
+    history_sizes,
+    local_caches,
+    signalling_old_values,
+    store_problems,
+)
 from django_keyval.ttl import ttl_seconds
 
 DEFAULTS: dict[str, Any] = {
@@ -34,6 +40,10 @@ class Config:
     database: str | None
     # The stores declared with a local cache (KEYVAL["STORES"]), by name.
     local_caches: dict[str, LocalCacheOptions] = field(default_factory=dict)
+    # How many versions of each key the stores with a history keep, by name.
+    history: dict[str, int] = field(default_factory=dict)
+    # The stores whose change signals carry the old value of every write.
+    old_values: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -126,6 +136,8 @@ def get_config() -> Config:
         default_ttl=ttl_seconds(merged["DEFAULT_TTL"]),
         database=merged["DATABASE"],
         local_caches=local_caches(merged["STORES"]),
+        history=history_sizes(merged["STORES"]),
+        old_values=signalling_old_values(merged["STORES"]),
     )
 
 
