@@ -269,7 +269,7 @@ class KeyVal(AsyncMethods, BulkOperations):
                     value = default() if callable(default) else default
                     encoded = self._codec.encode(key, value)
                 rec = recorder(self._codec, alias)
-                with writing(store, alias), rec.atomic(False) if rec else nullcontext():
+                with writing(store, alias), rec.atomic(reading=False) if rec else nullcontext():
                     if ops.add(cursor, store, key, encoded, expiry(seconds, now), now):
                         if rec is not None:
                             rec.changed(key, signals.MISSING, value, encoded)
