@@ -118,28 +118,36 @@ class KeyVal(AsyncMethods, BulkOperations):
         alias = db_for_write(store, self._using)
         rec = recorder(self._codec, alias)
         with writing(store, alias), self._cursor(alias) as (ops, cursor):
-            if ops.pop_is_atomic and (rec is None or not rec.keep):
-                row = ops.pop(cursor, store, key)
-            else:
+            if rec is not None and rec.keep:
+                # A store with a history pops, decodes and adds the version in one
+                # transaction: a value that fails to decode rolls back all three.
                 with transaction.atomic(using=alias):
                     row = ops.pop(cursor, store, key)
-                    if rec is not None and row is not None and _is_live(row, time.time()):
-                        rec.write_versions([(key, None)])
-            if row is not None and _is_live(row, time.time()):
-                try:
-                    value = self._codec.decode(key, row.payload, row.serializer, row.mac)
-                except BaseException:
-                    # The statement that read the entry deleted it, and no
-                    # transaction is kept open around it to roll back (that
-                    # would cost every pop two more round trips): a failed pop
-                    # writes the entry back as add() would, so a live entry
-                    # written since stays.
-                    encoded = Encoded(row.payload, row.serializer, row.mac)
-                    ops.add(cursor, store, key, encoded, row.expires_at, time.time())
-                    raise
-                if rec is not None:
-                    rec.signal_deleted([(key, value)])
-                return value
+                    if row is not None and _is_live(row, time.time()):
+                        value = self._codec.decode(key, row.payload, row.serializer, row.mac)
+                        rec.deleted(key, value)
+                        return value
+            else:
+                if ops.pop_is_atomic:
+                    row = ops.pop(cursor, store, key)
+                else:
+                    with transaction.atomic(using=alias):
+                        row = ops.pop(cursor, store, key)
+                if row is not None and _is_live(row, time.time()):
+                    try:
+                        value = self._codec.decode(key, row.payload, row.serializer, row.mac)
+                    except BaseException:
+                        # The statement that read the entry deleted it, and no
+                        # transaction is kept open around it to roll back (that
+                        # would cost every pop two more round trips): a failed pop
+                        # writes the entry back as add() would, so a live entry
+                        # written since stays.
+                        encoded = Encoded(row.payload, row.serializer, row.mac)
+                        ops.add(cursor, store, key, encoded, row.expires_at, time.time())
+                        raise
+                    if rec is not None:
+                        rec.signal_deleted([(key, value)])
+                    return value
         if default is MISSING:
             raise KeyError(key)
         return default

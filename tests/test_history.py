@@ -12,10 +12,12 @@ from django.db import connection, transaction
 from django_keyval import KeyVal
 from django_keyval.admin.versions import decode_version
 from django_keyval.checks import check_settings
+from django_keyval.exceptions import CorruptValue
 from django_keyval.models import Version
 from django_keyval.signals import change_source, value_changed
+from django_keyval.sql import operations_for
 from django_keyval.transfer import export_lines, header_line, import_lines
-from tests.helpers import expire
+from tests.helpers import WRONG_MAC, expire, tamper
 
 pytestmark = [pytest.mark.django_db, pytest.mark.twins]
 
@@ -145,8 +147,6 @@ def test_versions_are_signed_for_their_key(kv):
 
 
 def one_statement_set() -> bool:
-    from django_keyval.sql import operations_for
-
     return connection.vendor == "mysql" or operations_for(connection).can_return
 
 
@@ -218,3 +218,12 @@ def test_history_zero_keeps_none(settings, db):
     assert check_settings() == []
     KeyVal("test").set("a", 1)
     assert not Version.objects.exists()
+
+
+def test_a_pop_that_fails_to_decode_leaves_the_entry_and_no_version(kv):
+    kv.set("a", 1)
+    tamper("test", "a", mac=WRONG_MAC)
+    with pytest.raises(CorruptValue):
+        kv.pop("a")
+    assert versions("a") == [1]
+    assert KeyVal("test").exists("a")
