@@ -112,7 +112,7 @@ class BulkOperations(Handle):
         rec = recorder(self._codec, alias)
         with writing(store, alias), self._cursor(alias) as (ops, cursor):
             now = time.time()
-            if rec is None:
+            if rec is None or not (rec.keep or rec.send_deleted):
                 return ops.delete_many(cursor, store, wanted, now)
             # The live keys among ``wanted`` are read first, in the same transaction.
             with transaction.atomic(using=alias):

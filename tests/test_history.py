@@ -227,3 +227,38 @@ def test_a_pop_that_fails_to_decode_leaves_the_entry_and_no_version(kv):
         kv.pop("a")
     assert versions("a") == [1]
     assert KeyVal("test").exists("a")
+
+
+@pytest.mark.sync_only
+def test_delete_many_reads_nothing_for_a_receiver_of_changes_only(db, django_assert_num_queries):
+    def receiver(**kwargs: Any) -> None:
+        pass
+
+    KeyVal("plain").set_many({"a": 1, "b": 2})
+    value_changed.connect(receiver)
+    try:
+        with django_assert_num_queries(1):
+            assert KeyVal("plain").delete_many(["a", "b"]) == 2
+    finally:
+        value_changed.disconnect(receiver)
+
+
+@pytest.mark.sync_only
+def test_old_values_cost_one_locked_read_in_a_transaction(db, settings, django_assert_num_queries):
+    settings.KEYVAL = {"STORES": {"plain": {"SIGNAL_OLD_VALUES": True}}}
+
+    def receiver(**kwargs: Any) -> None:
+        pass
+
+    kv = KeyVal("plain")
+    kv.set("a", 1)
+    value_changed.connect(receiver)
+    try:
+        # SAVEPOINT, the locked read (and SQLite's write lock), set, RELEASE.
+        lock = (
+            2 if connection.vendor == "sqlite" and not operations_for(connection).can_return else 1
+        )
+        with django_assert_num_queries((1 if one_statement_set() else 2) + lock + 2):
+            kv.set("a", 2)
+    finally:
+        value_changed.disconnect(receiver)
