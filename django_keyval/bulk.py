@@ -8,11 +8,13 @@ from typing import Any, TypeVar
 
 from django.db import connections, transaction
 
+from django_keyval.changes import recorder
 from django_keyval.handle import Handle
 from django_keyval.keys import validate_key
 from django_keyval.localcache import view, writing
 from django_keyval.retry import retry_conflicts
 from django_keyval.routing import db_for_read, db_for_write, every_database
+from django_keyval.signals import MISSING
 from django_keyval.sql import operations_for
 from django_keyval.sql.base import ITEMS_PAGE, KEYS_PAGE
 from django_keyval.sql.cursors import cursor_for
@@ -81,19 +83,23 @@ class BulkOperations(Handle):
         store = self._store()
         now = time.time()
         expires_at = self._expiry(ttl, now)
-        entries = [
-            (key, self._codec.encode(key, value))
-            for key, value in ((validate_key(key), value) for key, value in mapping.items())
-        ]
+        values = {validate_key(key): value for key, value in mapping.items()}
+        entries = [(key, self._codec.encode(key, value)) for key, value in values.items()]
         if not entries:
             return
         alias = db_for_write(store, self._using)
+        rec = recorder(self._codec, alias)
         with (
             transaction.atomic(using=alias),
             writing(store, alias),
             self._cursor(alias) as (ops, cursor),
         ):
+            if rec is None:
+                ops.set_many(cursor, store, entries, expires_at, now)
+                return
+            old = rec.old_values(ops, cursor, list(values), now)
             ops.set_many(cursor, store, entries, expires_at, now)
+            rec.changed_many([(key, old[key], values[key], encoded) for key, encoded in entries])
 
     @retry_conflicts
     def delete_many(self, keys: Iterable[str]) -> int:
@@ -103,8 +109,22 @@ class BulkOperations(Handle):
         if not wanted:
             return 0
         alias = db_for_write(store, self._using)
+        rec = recorder(self._codec, alias)
         with writing(store, alias), self._cursor(alias) as (ops, cursor):
-            return ops.delete_many(cursor, store, wanted, time.time())
+            now = time.time()
+            if rec is None or not (rec.keep or rec.send_deleted):
+                return ops.delete_many(cursor, store, wanted, now)
+            # The live keys among ``wanted`` are read first, in the same transaction.
+            with transaction.atomic(using=alias):
+                old = rec.old_values(ops, cursor, wanted, now)
+                if not rec.reads_old:
+                    live = {key for key, *_ in ops.get_many(cursor, store, wanted, now)}
+                    old = {key: value for key, value in old.items() if key in live}
+                deleted = ops.delete_many(cursor, store, wanted, now)
+                rec.deleted_many(
+                    [(key, value) for key, value in old.items() if value is not MISSING]
+                )
+            return deleted
 
     @retry_conflicts
     def delete_prefix(self, prefix: str) -> int:
@@ -114,8 +134,17 @@ class BulkOperations(Handle):
         """
         store, prefix = self._store(), validate_key(prefix, "prefix")
         alias = db_for_write(store, self._using)
+        rec = recorder(self._codec, alias)
         with writing(store, alias), self._cursor(alias) as (ops, cursor):
-            return ops.delete_prefix(cursor, store, prefix, time.time())
+            now = time.time()
+            if rec is None:
+                return ops.delete_prefix(cursor, store, prefix, now)
+            with rec.atomic(reading=False):
+                keys = ops.keys(cursor, store, prefix, now) if rec.keep else []
+                deleted = ops.delete_prefix(cursor, store, prefix, now)
+                if deleted:
+                    rec.cleared(prefix, keys)
+            return deleted
 
     def keys(self, prefix: str = "") -> list[str]:
         """Return the keys starting with ``prefix``, sorted by code point. One query."""

@@ -12,7 +12,13 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from django_keyval.serializers import get_serializer
-from django_keyval.storeconf import LocalCacheOptions, local_caches, store_problems
+from django_keyval.storeconf import (
+    LocalCacheOptions,
+    history_sizes,
+    local_caches,
+    signalling_old_values,
+    store_problems,
+)
 from django_keyval.ttl import ttl_seconds
 
 DEFAULTS: dict[str, Any] = {
@@ -41,6 +47,10 @@ class Config:
     lock_database: str | None = None
     # The stores declared with a local cache (KEYVAL["STORES"]), by name.
     local_caches: dict[str, LocalCacheOptions] = field(default_factory=dict)
+    # How many versions of each key the stores with a history keep, by name.
+    history: dict[str, int] = field(default_factory=dict)
+    # The stores whose change signals carry the old value of every write.
+    old_values: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -168,6 +178,8 @@ def get_config() -> Config:
         databases=tuple(dict.fromkeys(merged["DATABASES"] or ())),
         lock_database=merged["LOCK_DATABASE"],
         local_caches=local_caches(merged["STORES"]),
+        history=history_sizes(merged["STORES"]),
+        old_values=signalling_old_values(merged["STORES"]),
     )
 
 

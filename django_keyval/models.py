@@ -83,7 +83,36 @@ class Lease(models.Model):
         return f"{self.store}: {self.name} (fence {self.fence})"
 
 
-__all__ = ["Entry", "Generation", "KeyVal", "Lease"]
+class Version(models.Model):
+    """One write of one key of a store that keeps a history (KEYVAL["STORES"][name]["HISTORY"]).
+
+    The value is stored as the entry was: serialized and signed for (store, key),
+    so it is read back through the store's codec. A deletion has no value.
+    """
+
+    store = ExactCharField(max_length=255)
+    key = ExactCharField(max_length=255)
+    value = models.BinaryField(null=True)
+    serializer = models.CharField(max_length=200, blank=True)
+    mac = models.BinaryField(null=True, max_length=32)
+    deleted = models.BooleanField(default=False)
+    # A Unix timestamp, as Entry.updated_at.
+    changed_at = models.FloatField()
+    # One of signals.SOURCES.
+    source = models.CharField(max_length=16)
+    # The user who made the change, when known: its primary key (as text) and its str().
+    user_pk = models.CharField(max_length=255, blank=True)
+    user_repr = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = "key version"
+        indexes = [models.Index(fields=["store", "key", "id"], name="django_keyval_version_key")]
+
+    def __str__(self) -> str:
+        return f"{self.store}: {self.key} #{self.pk}"
+
+
+__all__ = ["Entry", "Generation", "KeyVal", "Lease", "Version"]
 
 
 def __getattr__(name: str) -> Any:

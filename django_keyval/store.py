@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from typing import Any, TypeVar
 
 from django.db import connections, transaction
 
+from django_keyval import signals
 from django_keyval.aio import AsyncMethods
 from django_keyval.bulk import BulkOperations
+from django_keyval.changes import record_flush_all, recorder, recording_deletions
+from django_keyval.conf import get_config
 from django_keyval.exceptions import KeyValError
 from django_keyval.localcache import asnapshot, snapshot, view, writing, writing_every
 from django_keyval.locks import LockMethods
@@ -67,8 +71,15 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
         expires_at = self._expiry(ttl, now)
         encoded = self._codec.encode(key, value)
         alias = db_for_write(store, self._using)
+        rec = recorder(self._codec, alias)
         with writing(store, alias), self._cursor(alias) as (ops, cursor):
-            return ops.set(cursor, store, key, encoded, expires_at, now)
+            if rec is None:
+                return ops.set(cursor, store, key, encoded, expires_at, now)
+            with rec.atomic():
+                old = rec.old_value(ops, cursor, key, now)
+                new = ops.set(cursor, store, key, encoded, expires_at, now)
+                rec.changed(key, signals.MISSING if new else old, value, encoded)
+            return new
 
     def get(self, key: str, default: Any = MISSING) -> Any:
         """Return the value of ``key``.
@@ -106,24 +117,38 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
         """
         store, key = self._key(key)
         alias = db_for_write(store, self._using)
+        rec = recorder(self._codec, alias)
         with writing(store, alias), self._cursor(alias) as (ops, cursor):
-            if ops.pop_is_atomic:
-                row = ops.pop(cursor, store, key)
-            else:
+            if rec is not None and rec.keep:
+                # A store with a history pops, decodes and adds the version in one
+                # transaction: a value that fails to decode rolls back all three.
                 with transaction.atomic(using=alias):
                     row = ops.pop(cursor, store, key)
-            if row is not None and _is_live(row, time.time()):
-                try:
-                    return self._codec.decode(key, row.payload, row.serializer, row.mac)
-                except BaseException:
-                    # The statement that read the entry deleted it, and no
-                    # transaction is kept open around it to roll back (that
-                    # would cost every pop two more round trips): a failed pop
-                    # writes the entry back as add() would, so a live entry
-                    # written since stays.
-                    encoded = Encoded(row.payload, row.serializer, row.mac)
-                    ops.add(cursor, store, key, encoded, row.expires_at, time.time())
-                    raise
+                    if row is not None and _is_live(row, time.time()):
+                        value = self._codec.decode(key, row.payload, row.serializer, row.mac)
+                        rec.deleted(key, value)
+                        return value
+            else:
+                if ops.pop_is_atomic:
+                    row = ops.pop(cursor, store, key)
+                else:
+                    with transaction.atomic(using=alias):
+                        row = ops.pop(cursor, store, key)
+                if row is not None and _is_live(row, time.time()):
+                    try:
+                        value = self._codec.decode(key, row.payload, row.serializer, row.mac)
+                    except BaseException:
+                        # The statement that read the entry deleted it, and no
+                        # transaction is kept open around it to roll back (that
+                        # would cost every pop two more round trips): a failed pop
+                        # writes the entry back as add() would, so a live entry
+                        # written since stays.
+                        encoded = Encoded(row.payload, row.serializer, row.mac)
+                        ops.add(cursor, store, key, encoded, row.expires_at, time.time())
+                        raise
+                    if rec is not None:
+                        rec.signal_deleted([(key, value)])
+                    return value
         if default is MISSING:
             raise KeyError(key)
         return default
@@ -152,8 +177,17 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
         """
         store, key = self._key(key)
         alias = db_for_write(store, self._using)
+        rec = recorder(self._codec, alias)
         with writing(store, alias), self._cursor(alias) as (ops, cursor):
-            deleted = ops.delete(cursor, store, key, time.time())
+            now = time.time()
+            if rec is None:
+                deleted = ops.delete(cursor, store, key, now)
+            else:
+                with rec.atomic():
+                    old = rec.old_value(ops, cursor, key, now)
+                    deleted = ops.delete(cursor, store, key, now)
+                    if deleted:
+                        rec.deleted(key, old)
         if not deleted and not ignore_keyerror:
             raise KeyError(key)
         return deleted
@@ -168,8 +202,15 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
         """
         store = self._store()
         alias = db_for_write(store, self._using)
+        rec = recorder(self._codec, alias)
         with writing(store, alias), self._cursor(alias) as (ops, cursor):
-            ops.flush(cursor, store)
+            if rec is None:
+                ops.flush(cursor, store)
+                return
+            with rec.atomic(reading=False):
+                keys = ops.keys(cursor, store, "", time.time()) if rec.keep else []
+                ops.flush(cursor, store)
+                rec.cleared("", keys)
 
     @classmethod
     @retry_conflicts
@@ -180,8 +221,20 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
         In batches of 1000 rows, as flush().
         """
         for alias in every_database(using):
-            with writing_every(alias), connections[alias].cursor() as cursor:
-                operations_for(cursor.db).flush_all(cursor)
+            if not recording_deletions():
+                with writing_every(alias), connections[alias].cursor() as cursor:
+                    operations_for(cursor.db).flush_all(cursor)
+                continue
+            with (
+                transaction.atomic(using=alias),
+                writing_every(alias),
+                connections[alias].cursor() as cursor,
+            ):
+                ops, now = operations_for(cursor.db), time.time()
+                history = get_config().history
+                stores = {store: ops.keys(cursor, store, "", now) for store in history}
+                record_flush_all(alias, stores)
+                ops.flush_all(cursor)
 
     # Beyond the original
 
@@ -196,8 +249,15 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
         expires_at = self._expiry(ttl, now)
         encoded = self._codec.encode(key, value)
         alias = db_for_write(store, self._using)
+        rec = recorder(self._codec, alias)
         with writing(store, alias), self._cursor(alias) as (ops, cursor):
-            return ops.add(cursor, store, key, encoded, expires_at, now)
+            if rec is None:
+                return ops.add(cursor, store, key, encoded, expires_at, now)
+            with rec.atomic(reading=False):
+                added = ops.add(cursor, store, key, encoded, expires_at, now)
+                if added:
+                    rec.changed(key, signals.MISSING, value, encoded)
+            return added
 
     @retry_conflicts
     def get_or_set(self, key: str, default: Any, ttl: TTL = DEFAULT_TTL) -> Any:
@@ -219,8 +279,11 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
                 if encoded is None:
                     value = default() if callable(default) else default
                     encoded = self._codec.encode(key, value)
-                with writing(store, alias):
+                rec = recorder(self._codec, alias)
+                with writing(store, alias), rec.atomic(reading=False) if rec else nullcontext():
                     if ops.add(cursor, store, key, encoded, expiry(seconds, now), now):
+                        if rec is not None:
+                            rec.changed(key, signals.MISSING, value, encoded)
                         return value
         raise KeyValError(f"get_or_set({key!r}) in store {store!r} lost {MAX_RACES} races")
 
@@ -261,6 +324,7 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
         """modify(), where a key it creates gets ``ttl``."""
         store, key = self._key(key)
         alias = db_for_write(store, self._using)
+        rec = recorder(self._codec, alias)
         for _ in range(MAX_RACES):
             with (
                 transaction.atomic(using=alias),
@@ -270,14 +334,23 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
                 now = time.time()
                 row = ops.lock(cursor, store, key)
                 if row is not None and _is_live(row, now):
-                    value = func(self._codec.decode(key, row.payload, row.serializer, row.mac))
-                    ops.replace_value(cursor, store, key, self._codec.encode(key, value), now)
+                    stored = (key, row.payload, row.serializer, row.mac)
+                    value = func(self._codec.decode(*stored))
+                    encoded = self._codec.encode(key, value)
+                    ops.replace_value(cursor, store, key, encoded, now)
+                    if rec is not None:
+                        # Decoded again: func may have changed the value it was given.
+                        old = self._codec.decode(*stored) if rec.send_changed else None
+                        rec.changed(key, old, value, encoded)
                     return value
                 if default is MISSING:
                     raise KeyError(key)
                 value = func(default)
                 expires_at = self._expiry(ttl, now)
-                if ops.add(cursor, store, key, self._codec.encode(key, value), expires_at, now):
+                encoded = self._codec.encode(key, value)
+                if ops.add(cursor, store, key, encoded, expires_at, now):
+                    if rec is not None:
+                        rec.changed(key, signals.MISSING, value, encoded)
                     return value
         raise KeyValError(f"modify({key!r}) in store {store!r} lost {MAX_RACES} races")
 

@@ -1,4 +1,4 @@
-"""KEYVAL['STORES']: options declared per store, such as its local cache."""
+"""KEYVAL['STORES']: options declared per store: its local cache, its history, its signals."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django_keyval.exceptions import InvalidKey
 from django_keyval.keys import validate_key
 
 # The options a store may declare under KEYVAL["STORES"][name].
-STORE_OPTIONS = ("LOCAL_CACHE",)
+STORE_OPTIONS = ("LOCAL_CACHE", "HISTORY", "SIGNAL_OLD_VALUES")
 
 # "LOCAL_CACHE": True takes these; a dict is merged over them.
 LOCAL_CACHE_DEFAULTS: dict[str, Any] = {
@@ -131,7 +131,48 @@ def store_problems(raw: object) -> list[StoreProblem]:
             )
         if "LOCAL_CACHE" in options:
             problems += _local_cache_problems(name, options["LOCAL_CACHE"])
+        problems += _recording_problems(name, options)
     return problems
+
+
+def _recording_problems(name: str, options: dict[Any, Any]) -> list[StoreProblem]:
+    where = f"KEYVAL['STORES'][{name!r}]"
+    problems: list[StoreProblem] = []
+    history = options.get("HISTORY", 0)
+    if isinstance(history, bool) or not isinstance(history, int) or history < 0:
+        problems.append(
+            (
+                "E012",
+                f"{where}['HISTORY'] must be an int of 0 or more, not {history!r}.",
+                "It is how many versions of each key are kept; 0 keeps none.",
+            )
+        )
+    if not isinstance(options.get("SIGNAL_OLD_VALUES", False), bool):
+        problems.append(
+            (
+                "E013",
+                f"{where}['SIGNAL_OLD_VALUES'] must be True or False.",
+                "True reads each value a write replaces, for the change signals.",
+            )
+        )
+    return problems
+
+
+def history_sizes(raw: Mapping[str, Any] | None) -> dict[str, int]:
+    """Return how many versions of each key each store with a history keeps, from a
+    valid setting."""
+    return {
+        name: options["HISTORY"]
+        for name, options in (raw or {}).items()
+        if options.get("HISTORY", 0) > 0
+    }
+
+
+def signalling_old_values(raw: Mapping[str, Any] | None) -> frozenset[str]:
+    """Return the stores whose writes read the values they replace for the change signals."""
+    return frozenset(
+        name for name, options in (raw or {}).items() if options.get("SIGNAL_OLD_VALUES")
+    )
 
 
 def local_caches(raw: Mapping[str, Any] | None) -> dict[str, LocalCacheOptions]:

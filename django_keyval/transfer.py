@@ -16,6 +16,7 @@ from django.db.backends.utils import CursorWrapper
 
 from django_keyval import localcache
 from django_keyval.bulk import iter_stored
+from django_keyval.changes import recorder
 from django_keyval.codec import StoreCodec
 from django_keyval.exceptions import CorruptValue, KeyValError, ValueTooLarge
 from django_keyval.export_format import (
@@ -27,6 +28,7 @@ from django_keyval.export_format import (
     parse_line,
 )
 from django_keyval.routing import db_for_write
+from django_keyval.signals import change_source
 from django_keyval.sql import operations_for
 from django_keyval.sql.base import BATCH_BYTES
 from django_keyval.sql.rows import Encoded, KeyedRow
@@ -94,7 +96,7 @@ class _Writer:
         self._using, self._stack = using, stack
         self._cursors: dict[str, CursorWrapper] = {}
         self._store = ""
-        self._batch: dict[str, tuple[Encoded, float | None]] = {}
+        self._batch: dict[str, tuple[Encoded, float | None, Any]] = {}
         self._lines = (0, 0)
         self._bytes = 0
         self.entries, self.expired = 0, 0
@@ -120,7 +122,7 @@ class _Writer:
             raise TransferError(f"line {number}: {exc}") from exc
         self._store = record.store
         # A key repeated in one batch keeps its last value; one statement cannot upsert twice.
-        self._batch[record.key] = (encoded, record.expires_at)
+        self._batch[record.key] = (encoded, record.expires_at, record.value)
         self._lines = (self._lines[0] or number, number)
         self._bytes += len(encoded.payload)
         self.entries += 1
@@ -133,18 +135,25 @@ class _Writer:
             return
         # Entries keep their exact expiry, so set_many() runs once per distinct expiry.
         by_expiry: dict[float | None, list[tuple[str, Encoded]]] = {}
-        for key, (encoded, expires_at) in self._batch.items():
+        for key, (encoded, expires_at, _) in self._batch.items():
             by_expiry.setdefault(expires_at, []).append((key, encoded))
         cursor = self._cursor(self._store)
         ops, now = operations_for(cursor.db), time.time()
         localcache.bump_cached(cursor.db.alias, self._store)
+        rec = recorder(StoreCodec(self._store), cursor.db.alias)
         first, last = self._lines
         try:
+            old = {} if rec is None else rec.old_values(ops, cursor, list(self._batch), now)
             for expires_at, entries in by_expiry.items():
                 ops.set_many(cursor, self._store, entries, expires_at, now)
         except (DatabaseError, ValueTooLarge) as exc:
             lines = f"line {first}" if first == last else f"lines {first}-{last}"
             raise TransferError(f"{lines}: the database refused the entries: {exc}") from exc
+        if rec is not None:
+            changes = [
+                (key, old[key], value, encoded) for key, (encoded, _, value) in self._batch.items()
+            ]
+            rec.changed_many(changes)
         # With DEBUG on, Django keeps the last 9000 queries with their parameters, here
         # whole batches of values: forgotten as we go, or a big import would fill memory.
         reset_queries()
@@ -166,7 +175,7 @@ def import_lines(
     if first is None:
         raise TransferError("the file is empty (no django-keyval header)")
     check_header(*first)
-    with ExitStack() as stack:
+    with ExitStack() as stack, change_source("import"):
         writer = _Writer(using, stack)
         for number, raw in numbered:
             if raw.strip():

@@ -151,3 +151,54 @@ def test_admin_in_a_browser(
     assert KeyVal("settings").get("greeting") == {"text": "hi", "count": 2, "ratio": 0.5}
     assert KeyVal.stores() == ["sessions", "settings"]
     assert {"changelist.png", "change.png"} <= {path.name for path in SCREENSHOTS.iterdir()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_versions_in_a_browser(
+    chromium, admin_static, live_server, django_user_model, screenshots, settings
+):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.KEYVAL = {"STORES": {"settings": {"HISTORY": 10}}}
+    django_user_model.objects.create_superuser("admin", "admin@example.com", "secret")
+    theme = KeyVal("settings")
+    for value in ("light", "dark", "solarized"):
+        theme.set("theme", value)
+    entry = Entry.objects.get(store="settings", key="theme")
+
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(20_000)
+            page.goto(
+                f"{live_server.url}/admin/login/?next=/admin/django_keyval/entry/{entry.pk}/change/"
+            )
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", "secret")
+            page.click("input[type=submit]")
+            page.fill("#id_json_value", '"high contrast"')
+            page.click("input[name=_save]")
+            expect(page.locator(".messagelist .success")).to_contain_text("was changed")
+
+            page.goto(f"{live_server.url}/admin/django_keyval/entry/{entry.pk}/change/")
+            page.click("a.versionslink")
+            page.wait_for_url(f"**/entry/{entry.pk}/versions/")
+            rows = page.locator("#versions tbody tr")
+            expect(rows).to_have_count(4)
+            expect(rows.first).to_contain_text('"high contrast"')
+            expect(rows.first).to_contain_text("admin")
+            expect(rows.last).to_contain_text('"light"')
+            expect(rows.last).to_contain_text("api")
+            screenshots(page, "versions")
+
+            rows.filter(has_text='"dark"').locator("button[name=restore]").click()
+            expect(page.locator(".messagelist .success")).to_contain_text("Restored the value of")
+            expect(page.locator("#id_json_value")).to_have_value('"dark"')
+            screenshots(page, "restored")
+        finally:
+            browser.close()
+
+    assert theme.get("theme") == "dark"
+    assert {"versions.png", "restored.png"} <= {path.name for path in SCREENSHOTS.iterdir()}

@@ -8,10 +8,12 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import Count, QuerySet
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat, pluralize
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils import formats
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -34,11 +36,14 @@ from django_keyval.admin.display import (
     type_name,
     when,
 )
+from django_keyval.admin.versions import keeps_history, versions_view
+from django_keyval.changes import record_deleted_rows, recording_deletions
 from django_keyval.forms import EntryForm, decode_entry, forget_decoded
 from django_keyval.jsonvalues import json_text
 from django_keyval.localcache import writing_rows
 from django_keyval.models import Entry
 from django_keyval.routing import db_for_read, db_for_write
+from django_keyval.signals import change_source
 from django_keyval.store import KeyVal
 
 # Deleting more entries than this at once leaves no line per entry in the admin's history.
@@ -83,6 +88,72 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return EntryChangeList
+
+    # The views: their writes are signalled as the admin's, by the user of the request
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        with change_source("admin", request.user):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        with change_source("admin", request.user):
+            return super().delete_view(request, object_id, extra_context)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        with change_source("admin", request.user):
+            return super().changelist_view(request, extra_context)
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.opts
+        versions = path(
+            "<path:object_id>/versions/",
+            self.admin_site.admin_view(self.versions_view),
+            name=f"{opts.app_label}_{opts.model_name}_versions",
+        )
+        return [versions, *super().get_urls()]
+
+    def versions_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The versions of the entry's key (for a store that keeps a history)."""
+        return versions_view(self, request, object_id)
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Entry | None = None,
+    ) -> HttpResponse:
+        if obj is not None and obj.pk is not None and keeps_history(obj):
+            opts = self.opts
+            name = f"admin:{opts.app_label}_{opts.model_name}_versions"
+            context["versions_url"] = reverse(name, args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        # "Changed value and expiry." on the entry's history page, rather than the
+        # labels of the form's fields.
+        if add:
+            return [{"added": {}}]
+        changed = [
+            what
+            for field, what in (("json_value", "value"), ("expires", "expiry"))
+            if field in form.changed_data
+        ]
+        return [{"changed": {"fields": changed}}] if changed else []
 
     # The change page
 
@@ -138,9 +209,17 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         # One DELETE with the list's conditions: no row (and no value) is loaded,
         # unless the project listens to pre_delete/post_delete for entries.
         alias = db_for_write(None)
-        # Cached stores among the entries get a new generation (localcache/).
-        with writing_rows(queryset, alias):
+        if not recording_deletions():
+            # Cached stores among the entries get a new generation (localcache/).
+            with writing_rows(queryset, alias):
+                deleted, _ = queryset.using(alias).delete()
+            return deleted
+        # Signals and history need the keys: the live ones are read in the same transaction.
+        live = Q(expires_at__isnull=True) | Q(expires_at__gt=time.time())
+        with transaction.atomic(using=alias), writing_rows(queryset, alias):
+            rows = list(queryset.using(alias).filter(live).values_list("store", "key"))
             deleted, _ = queryset.using(alias).delete()
+            record_deleted_rows(alias, rows)
         return deleted
 
     # Columns
@@ -273,6 +352,10 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         stores = list(queryset.order_by("store").values_list("store", flat=True).distinct())
         if request.POST.get("post") == "yes":
             alias = db_for_write(None)
+            logged = Entry._default_manager.using(alias).filter(store__in=stores)
+            logged = logged.only("pk", "store", "key")[: HISTORY_LIMIT + 1]
+            if len(logged) <= HISTORY_LIMIT:
+                self.log_deletions(request, logged)
             for store in stores:
                 KeyVal(store, using=alias).flush()
             flushed = f"{len(stores)} store{pluralize(len(stores))}"

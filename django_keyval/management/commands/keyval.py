@@ -26,6 +26,7 @@ from django_keyval.management.console import (
     open_output,
 )
 from django_keyval.routing import db_for_write, every_database
+from django_keyval.signals import change_source
 from django_keyval.ttl import TTL
 
 
@@ -81,7 +82,9 @@ class Command(BaseCommand):
             )
         handler = self._subcommands()[subcommand] if subcommand else self._original
         try:
-            handler(options)
+            # Writes are signalled as the command's ("import" for an import).
+            with change_source("command"):
+                handler(options)
         except KeyValError as exc:
             raise CommandError(str(exc)) from exc
         except DatabaseError as exc:
