@@ -36,6 +36,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "consumers": (
         "admin",
         "apps",
+        "cache",
         "checks",
         "export_format",
         "forms",
