@@ -7,8 +7,9 @@ Django makes (``KEY_PREFIX``, ``VERSION``, ``KEY_FUNCTION``).
 
 from __future__ import annotations
 
+import itertools
 import pickle
-import threading
+import re
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any
@@ -37,19 +38,24 @@ class UnpicklableValue(SerializationError, pickle.PickleError):
     """
 
 
+# Keys with nothing for Django's memcached warnings or the store's limits to object to:
+# at most 250 printable ASCII characters, no space.
+_PLAIN_KEY = re.compile(r"[!-~]{0,250}").fullmatch
+
+
 class _WriteCounter:
     """The writes of this process to each cache store, to check its size every N of them."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str | None], int] = {}
+        self._counts: dict[tuple[str, str | None], itertools.count[int]] = {}
 
     def add(self, store: tuple[str, str | None], writes: int, interval: int) -> bool:
-        """Count ``writes`` more; return True if a multiple of ``interval`` was crossed."""
-        with self._lock:
-            before = self._counts.get(store, 0)
-            self._counts[store] = after = before + writes
-        return after // interval > before // interval
+        """Count ``writes`` more; return True if a multiple of ``interval`` was reached."""
+        counter = self._counts.get(store) or self._counts.setdefault(store, itertools.count(1))
+        # next() of an itertools.count is atomic under the GIL: no lock needed.
+        if writes == 1:
+            return next(counter) % interval == 0
+        return sum(next(counter) % interval == 0 for _ in range(writes)) > 0
 
 
 _writes = _WriteCounter()
@@ -100,6 +106,8 @@ class KeyValCache(BaseCache):
     def validate_key(self, key: str) -> None:
         """Warn as Django does about keys memcached would refuse; raise ``InvalidCacheKey``
         for a key the store cannot hold (longer than 255 characters, NUL, lone surrogate)."""
+        if type(key) is str and _PLAIN_KEY(key):
+            return
         super().validate_key(key)
         try:
             validate_key(key)
