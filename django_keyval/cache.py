@@ -11,7 +11,6 @@ import itertools
 import pickle
 import re
 from collections.abc import Iterable, Mapping
-from itertools import islice
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, InvalidCacheKey
@@ -25,9 +24,9 @@ from django_keyval.store import KeyVal
 # The OPTIONS this backend reads; any other key is a configuration error.
 OPTIONS = frozenset({"MAX_ENTRIES", "CULL_FREQUENCY", "CULL_CHECK_INTERVAL", "DATABASE"})
 
-# CULL_CHECK_INTERVAL's default is MAX_ENTRIES // CHECKS_PER_MAX_ENTRIES (at least 1): the
-# store then exceeds MAX_ENTRIES by at most 1%, and the size check costs a fraction of a
-# row read per write.
+# CULL_CHECK_INTERVAL's default is MAX_ENTRIES // CHECKS_PER_MAX_ENTRIES (at least 1): each
+# writing process lets the store exceed MAX_ENTRIES by at most 1%, and the size check
+# costs about one row read per write.
 CHECKS_PER_MAX_ENTRIES = 100
 
 
@@ -261,7 +260,7 @@ class KeyValCache(BaseCache):
         if self._cull_frequency == 0:
             self._store.flush()
             return count
-        doomed = list(islice(self._store.iter_keys(), count // self._cull_frequency))
+        doomed = list(itertools.islice(self._store.iter_keys(), count // self._cull_frequency))
         return self._store.delete_many(doomed) if doomed else 0
 
     def close(self, **kwargs: Any) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from django.core import checks
-from django.core.checks.registry import registry
 from django.core.cache import caches
+from django.core.checks.registry import registry
 from django.test import RequestFactory
 from django_ratelimit.checks import check_caches
 from django_ratelimit.core import is_ratelimited
