@@ -78,11 +78,19 @@ def _extract_cache_tests(sdist: Path, destination: Path) -> None:
         raise RuntimeError(f"{sdist.name} has no tests/cache/tests.py")
 
 
+# Set when the download failed, so that the processes the tests start (which import
+# tests.settings too) do not try again.
+UNAVAILABLE = "KEYVAL_DJANGO_TESTS_UNAVAILABLE"
+
+
 def install() -> str | None:
     """Put Django's cache tests on ``sys.path``; return None, or why they are unavailable."""
+    if os.environ.get(UNAVAILABLE):
+        return os.environ[UNAVAILABLE]
     try:
         path = tests_dir()
     except RuntimeError as exc:
+        os.environ[UNAVAILABLE] = str(exc)
         return str(exc)
     if str(path) not in sys.path:
         sys.path.append(str(path))
