@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from tests import upstream_django
+
 BASE_DIR = Path(__file__).resolve().parent
 
 SECRET_KEY = "django-keyval-tests-not-secret"
@@ -91,3 +93,10 @@ def _database(name: str) -> dict[str, Any]:
 DATABASES = {"default": _database("default"), "other": _database("other")}
 
 STATIC_URL = "/static/"
+
+# Django's own cache tests, downloaded on first use, as the app "cache"
+# (tests/upstream_django.py, tests/test_cache_django_suite.py). None, or why they
+# are unavailable.
+DJANGO_CACHE_TESTS_UNAVAILABLE = upstream_django.install()
+if DJANGO_CACHE_TESTS_UNAVAILABLE is None:
+    INSTALLED_APPS.append("cache")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import caches
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -572,3 +573,34 @@ def test_every_subcommand_has_one_handler():
         action for action in parser._actions if isinstance(action, argparse._SubParsersAction)
     ]
     assert set(command._subcommands()) == set(subparsers.choices)
+
+
+# cull
+
+
+def test_keyval_cull_command_culls_every_keyval_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_keyval.cache.KeyValCache",
+            "LOCATION": "cache",
+            "OPTIONS": {"MAX_ENTRIES": 4, "CULL_CHECK_INTERVAL": 100},
+        },
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    caches["default"].set_many({f"k{i}": i for i in range(6)})
+    assert keyval("cull") == ("Culled 2 entries from cache 'default'.\n", "")
+    assert KeyVal("cache").count() == 4
+    assert keyval("cull", "default") == ("Culled 0 entries from cache 'default'.\n", "")
+
+
+@pytest.mark.parametrize(
+    ("alias", "message"),
+    [("nope", "Unknown cache 'nope'."), ("local", "Cache 'local' is not a KeyValCache.")],
+)
+def test_keyval_cull_command_refuses_other_caches(settings, alias, message):
+    settings.CACHES = {
+        "default": {"BACKEND": "django_keyval.cache.KeyValCache"},
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    with pytest.raises(CommandError, match=message):
+        keyval("cull", alias)

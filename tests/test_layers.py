@@ -48,6 +48,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "consumers": (
         "admin",
         "apps",
+        "cache",
         "checks",
         "contrib",
         "export_format",

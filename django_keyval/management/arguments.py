@@ -119,3 +119,9 @@ def _add_store_subcommands(add: AddSubcommand) -> None:
     sub.add_argument("store", metavar="NAME")
     sub = add("purge-expired", "Delete the expired entries of every store")
     sub.add_argument("--batch-size", type=_positive_int, default=1000, help="rows per transaction")
+    sub = add(
+        "cull",
+        "Cull the KeyValCache caches (all, or the ALIASes of settings.CACHES) down to "
+        "their MAX_ENTRIES",
+    )
+    sub.add_argument("aliases", nargs="*", metavar="ALIAS")

@@ -21,7 +21,8 @@ from tests.benchmarks.databases import DATABASES, Database
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tests.benchmarks",
-        description="Compare django_keyval with raw DB-API code and Django's DatabaseCache.",
+        description="Compare django_keyval with raw DB-API code and Django's DatabaseCache, "
+        "and KeyValCache with Django's DatabaseCache and RedisCache.",
     )
     parser.add_argument("--db", choices=sorted(DATABASES), default="sqlite")
     parser.add_argument("--n", type=int, default=5000, help="keys per round (default 5000)")
@@ -75,6 +76,7 @@ CACHE_TABLE = "keyval_bench_cache"
 
 
 def configure(database: Database) -> None:
+    from tests.benchmarks.caches import cache_settings
     from tests.benchmarks.settings_request import keyval_settings
 
     settings.configure(
@@ -92,7 +94,9 @@ def configure(database: Database) -> None:
                 "LOCATION": CACHE_TABLE,
                 "TIMEOUT": None,
                 "OPTIONS": {"MAX_ENTRIES": 10**9},
-            }
+            },
+            # The cache comparison (tests/benchmarks/caches.py).
+            **cache_settings(CACHE_TABLE),
         },
     )
     django.setup()
@@ -151,7 +155,7 @@ def run_benchmark(
     from django.db import connection
 
     from django_keyval.models import Entry
-    from tests.benchmarks import runner, scale, settings_request
+    from tests.benchmarks import caches, runner, scale, settings_request
 
     if args.settings_request:
         info["load_average_at_end"] = runner.load_average()
@@ -199,6 +203,9 @@ def run_benchmark(
     log("Rates are medians of the rounds; each ratio is the median of per-round ratios")
     log("(min-max over the rounds). Queries per call as Django's debug cursor counts them.")
     request = settings_request.run(raw, args.rounds, log)
+    log("")
+    log("The cache comparison: the same workload on KeyValCache, DatabaseCache, RedisCache")
+    cache_comparison = caches.run(args.n, args.rounds, log)
     plans = scale.query_plans("bench", ["user:1:000001"])
     if connection.vendor == "postgresql":
         log("")
@@ -215,6 +222,7 @@ def run_benchmark(
         "phases": summary,
         "queries_per_call": queries,
         "settings_request": request,
+        "caches": cache_comparison,
         "query_plans": plans,
     }
 

@@ -1,4 +1,5 @@
-"""manage.py keyval: set, get and delete keys; list, flush, export, import and purge stores."""
+"""manage.py keyval: set, get and delete keys; list, flush, export, import and purge stores;
+cull caches."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from datetime import datetime, timezone
 from typing import Any, NoReturn
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from django_keyval import DEFAULT_TTL, KeyVal, transfer
+from django_keyval.cache import KeyValCache
 from django_keyval.exceptions import CorruptValue, KeyValError
 from django_keyval.jsonvalues import json_text
 from django_keyval.keys import validate_key
@@ -102,6 +105,7 @@ class Command(BaseCommand):
             "import": self._import,
             "purge-expired": self._purge_expired,
             "touch": self._touch,
+            "cull": self._cull,
         }
 
     # Output
@@ -260,6 +264,21 @@ class Command(BaseCommand):
         touch_store(store, using=options["database"])
         alias = db_for_write(store, options["database"])
         self._say(options, f"Store {store!r} on database {alias!r} will be read again.")
+
+    def _cull(self, options: dict[str, Any]) -> None:
+        aliases = options["aliases"] or [
+            alias
+            for alias, config in settings.CACHES.items()
+            if config.get("BACKEND") == "django_keyval.cache.KeyValCache"
+        ]
+        for alias in aliases:
+            if alias not in settings.CACHES:
+                raise CommandError(f"Unknown cache {alias!r}.")
+            cache = caches[alias]
+            if not isinstance(cache, KeyValCache):
+                raise CommandError(f"Cache {alias!r} is not a KeyValCache.")
+            culled = cache.cull()
+            self._say(options, f"Culled {_count(culled, 'entry')} from cache {alias!r}.")
 
     def _purge_expired(self, options: dict[str, Any]) -> None:
         count = KeyVal.purge_expired(batch_size=options["batch_size"], using=options["database"])
