@@ -11,8 +11,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from django_keyval.declared import Declared, declarations, settings_problems
+from django_keyval.exceptions import InvalidKey
+from django_keyval.keys import validate_key
 from django_keyval.serializers import get_serializer
-from django_keyval.storeconf import LocalCacheOptions, local_caches, store_problems
+from django_keyval.storeconf import (
+    LOCAL_CACHE_DEFAULTS,
+    LocalCacheOptions,
+    local_caches,
+    store_problems,
+)
 from django_keyval.ttl import ttl_seconds
 
 DEFAULTS: dict[str, Any] = {
@@ -21,6 +29,8 @@ DEFAULTS: dict[str, Any] = {
     "DEFAULT_TTL": None,
     "DATABASE": None,
     "STORES": None,
+    "SETTINGS": None,
+    "SETTINGS_STORE": "settings",
 }
 
 
@@ -34,6 +44,9 @@ class Config:
     database: str | None
     # The stores declared with a local cache (KEYVAL["STORES"]), by name.
     local_caches: dict[str, LocalCacheOptions] = field(default_factory=dict)
+    # The declared live settings (KEYVAL["SETTINGS"]), by name, and their store.
+    settings: dict[str, Declared] = field(default_factory=dict)
+    settings_store: str = "settings"
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,27 @@ def find_problems(raw: object) -> list[Problem]:
             )
         )
     problems += [Problem(*problem) for problem in store_problems(raw.get("STORES"))]
+    problems += [Problem(*problem) for problem in settings_problems(raw.get("SETTINGS"))]
+    settings_store = raw.get("SETTINGS_STORE", "settings")
+    try:
+        validate_key(settings_store, "store name")
+    except (TypeError, InvalidKey) as exc:
+        problems.append(
+            Problem(
+                "E013", f"KEYVAL['SETTINGS_STORE'] is invalid: {exc}.", "The default is 'settings'."
+            )
+        )
     return problems
+
+
+def _with_settings_cache(
+    caches: dict[str, LocalCacheOptions], stores: dict[str, Any] | None, store: str
+) -> dict[str, LocalCacheOptions]:
+    """Give the settings store a local cache with the defaults, unless the project
+    declared its LOCAL_CACHE (True, False or a dict) under KEYVAL["STORES"]."""
+    if "LOCAL_CACHE" in (stores or {}).get(store, {}):
+        return caches
+    return {**caches, **local_caches({store: {"LOCAL_CACHE": LOCAL_CACHE_DEFAULTS}})}
 
 
 @functools.cache
@@ -120,12 +153,18 @@ def get_config() -> Config:
     if problems:
         raise ImproperlyConfigured(problems[0].msg)
     merged = {**DEFAULTS, **raw}
+    caches = local_caches(merged["STORES"])
+    settings_declared = declarations(merged["SETTINGS"])
+    if settings_declared:
+        caches = _with_settings_cache(caches, merged["STORES"], merged["SETTINGS_STORE"])
     return Config(
         serializer=merged["SERIALIZER"],
         sign_values=merged["SIGN_VALUES"],
         default_ttl=ttl_seconds(merged["DEFAULT_TTL"]),
         database=merged["DATABASE"],
-        local_caches=local_caches(merged["STORES"]),
+        local_caches=caches,
+        settings=settings_declared,
+        settings_store=merged["SETTINGS_STORE"],
     )
 
 

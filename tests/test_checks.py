@@ -125,7 +125,8 @@ def test_unknown_key_hint_lists_the_known_keys(settings):
     settings.KEYVAL = {"TTL": 10}
     assert (
         only(check_settings()).hint
-        == "The known keys are SERIALIZER, SIGN_VALUES, DEFAULT_TTL, DATABASE, STORES."
+        == "The known keys are SERIALIZER, SIGN_VALUES, DEFAULT_TTL, DATABASE, STORES, "
+        "SETTINGS, SETTINGS_STORE."
     )
 
 

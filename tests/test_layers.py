@@ -21,6 +21,7 @@ PACKAGE = Path(django_keyval.__file__).resolve().parent
 LAYERS: dict[str, tuple[str, ...]] = {
     "base": (
         "conf",
+        "declared",
         "exceptions",
         "jsonvalues",
         "keys",
@@ -32,14 +33,17 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "model": ("fields", "migrations", "models"),
     "sql": ("sql",),
     "codec": ("codec", "signing"),
-    "facade": ("", "aio", "bulk", "handle", "localcache", "retry", "routing", "store"),
+    "facade": ("", "aio", "bulk", "handle", "live", "localcache", "retry", "routing", "store"),
     "consumers": (
         "admin",
         "apps",
         "checks",
+        "context_processors",
         "export_format",
         "forms",
         "management",
+        "pytest_plugin",
+        "testing",
         "transfer",
     ),
 }
