@@ -30,8 +30,9 @@ def declared_settings() -> dict[str, Declared]:
 
 
 def settings_store() -> KeyVal:
-    """Return a handle on the store that holds the declared settings."""
-    return KeyVal(get_config().settings_store, serializer=SETTINGS_SERIALIZER)
+    """Return a handle on the store that holds the declared settings (its values never
+    expire, whatever KEYVAL["DEFAULT_TTL"] says)."""
+    return KeyVal(get_config().settings_store, ttl=None, serializer=SETTINGS_SERIALIZER)
 
 
 def declaration(name: str) -> Declared:

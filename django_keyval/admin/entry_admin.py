@@ -12,6 +12,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.defaultfilters import filesizeformat, pluralize
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils import formats
 from django.utils.html import format_html
 from django.utils.text import capfirst
@@ -34,8 +35,10 @@ from django_keyval.admin.display import (
     type_name,
     when,
 )
+from django_keyval.admin.settings_page import SettingsPage, settings_url
 from django_keyval.forms import EntryForm, decode_entry, forget_decoded
 from django_keyval.jsonvalues import json_text
+from django_keyval.live import declared_settings
 from django_keyval.localcache import writing_rows
 from django_keyval.models import Entry
 from django_keyval.routing import db_for_read, db_for_write
@@ -75,6 +78,21 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     actions = ["delete_selected", "flush_stores", "purge_expired"]
+
+    # The Settings page (admin/settings_page.py)
+
+    def get_urls(self) -> list[URLPattern]:
+        page = self.admin_site.admin_view(SettingsPage(self))
+        return [
+            path("settings/", page, name="django_keyval_entry_settings"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {"settings_url": settings_url(self) if declared_settings() else None}
+        return super().changelist_view(request, {**extra, **(extra_context or {})})
 
     # The databases
 
