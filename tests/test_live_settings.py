@@ -7,6 +7,7 @@ import decimal
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.core.exceptions import ValidationError
 from django.template import Context, Template
 from django.test import RequestFactory
@@ -156,7 +157,6 @@ def test_repeated_reads_in_a_snapshot_cost_no_query(
 
 
 def test_async_reads_and_writes() -> None:
-    import asyncio
 
     async def main() -> tuple[Any, Any]:
         await config.aset("THEME", "dark")
@@ -164,7 +164,7 @@ def test_async_reads_and_writes() -> None:
         await config.areset("THEME")
         return theme, await config.aget("THEME")
 
-    assert asyncio.run(main()) == ("dark", "light")
+    assert async_to_sync(main)() == ("dark", "light")
 
 
 def test_the_context_processor() -> None:
