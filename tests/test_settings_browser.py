@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from django_keyval import config
+from tests import test_admin_browser
 from tests.settings_helpers import declare
-from tests.test_admin_browser import (  # noqa: F401 (fixtures)
-    CHROMIUM_ARGS,
-    SCREENSHOTS,
-    admin_static,
-    chromium,
-    screenshots,
-)
+from tests.test_admin_browser import CHROMIUM_ARGS, SCREENSHOTS
+
+# The browser test's fixtures: Chromium (or a skip, a failure under CI), static files,
+# screenshots saved in the test's tmp dir and copied to SCREENSHOTS.
+chromium = test_admin_browser.chromium
+admin_static = test_admin_browser.admin_static
+screenshots = test_admin_browser.screenshots
 
 
 @pytest.mark.django_db(transaction=True)
