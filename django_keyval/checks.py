@@ -1,4 +1,4 @@
-"""System checks of the KEYVAL setting (django_keyval.E001-E006, E008-E013, W001), and
+"""System checks of the KEYVAL setting (django_keyval.E001-E006, E008-E016, W001), and
 of the databases the store can be routed to (E007)."""
 
 from __future__ import annotations

@@ -11,8 +11,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from django_keyval.declared import Declared, declarations, settings_problems
+from django_keyval.exceptions import InvalidKey
+from django_keyval.keys import validate_key
 from django_keyval.serializers import get_serializer
 from django_keyval.storeconf import (
+    LOCAL_CACHE_DEFAULTS,
     LocalCacheOptions,
     history_sizes,
     local_caches,
@@ -20,6 +24,9 @@ from django_keyval.storeconf import (
     store_problems,
 )
 from django_keyval.ttl import ttl_seconds
+
+# How many versions of each key the settings store keeps, unless the project says.
+SETTINGS_HISTORY = 10
 
 DEFAULTS: dict[str, Any] = {
     "SERIALIZER": "pickle",
@@ -29,6 +36,8 @@ DEFAULTS: dict[str, Any] = {
     "DATABASES": None,
     "LOCK_DATABASE": None,
     "STORES": None,
+    "SETTINGS": None,
+    "SETTINGS_STORE": "settings",
 }
 
 
@@ -51,6 +60,9 @@ class Config:
     history: dict[str, int] = field(default_factory=dict)
     # The stores whose change signals carry the old value of every write.
     old_values: frozenset[str] = frozenset()
+    # The declared live settings (KEYVAL["SETTINGS"]), by name, and their store.
+    settings: dict[str, Declared] = field(default_factory=dict)
+    settings_store: str = "settings"
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,16 @@ def find_problems(raw: object) -> list[Problem]:
             )
         )
     problems += [Problem(*problem) for problem in store_problems(raw.get("STORES"))]
+    problems += [Problem(*problem) for problem in settings_problems(raw.get("SETTINGS"))]
+    settings_store = raw.get("SETTINGS_STORE", "settings")
+    try:
+        validate_key(settings_store, "store name")
+    except (TypeError, InvalidKey) as exc:
+        problems.append(
+            Problem(
+                "E016", f"KEYVAL['SETTINGS_STORE'] is invalid: {exc}.", "The default is 'settings'."
+            )
+        )
     return problems
 
 
@@ -162,6 +184,26 @@ def databases_problems(raw: dict[Any, Any]) -> list[Problem]:
     return []
 
 
+def _with_settings_cache(
+    caches: dict[str, LocalCacheOptions], stores: dict[str, Any] | None, store: str
+) -> dict[str, LocalCacheOptions]:
+    """Give the settings store a local cache with the defaults, unless the project
+    declared its LOCAL_CACHE (True, False or a dict) under KEYVAL["STORES"]."""
+    if "LOCAL_CACHE" in (stores or {}).get(store, {}):
+        return caches
+    return {**caches, **local_caches({store: {"LOCAL_CACHE": LOCAL_CACHE_DEFAULTS}})}
+
+
+def _with_settings_history(
+    history: dict[str, int], stores: dict[str, Any] | None, store: str
+) -> dict[str, int]:
+    """Keep SETTINGS_HISTORY versions of each declared setting, unless the project
+    declared the settings store's HISTORY under KEYVAL["STORES"] (0 turns it off)."""
+    if "HISTORY" in (stores or {}).get(store, {}):
+        return history
+    return {**history, store: SETTINGS_HISTORY}
+
+
 @functools.cache
 def get_config() -> Config:
     """Return the effective KEYVAL setting; raise ImproperlyConfigured if it is invalid."""
@@ -170,6 +212,12 @@ def get_config() -> Config:
     if problems:
         raise ImproperlyConfigured(problems[0].msg)
     merged = {**DEFAULTS, **raw}
+    caches = local_caches(merged["STORES"])
+    settings_declared = declarations(merged["SETTINGS"])
+    history = history_sizes(merged["STORES"])
+    if settings_declared:
+        caches = _with_settings_cache(caches, merged["STORES"], merged["SETTINGS_STORE"])
+        history = _with_settings_history(history, merged["STORES"], merged["SETTINGS_STORE"])
     return Config(
         serializer=merged["SERIALIZER"],
         sign_values=merged["SIGN_VALUES"],
@@ -177,9 +225,11 @@ def get_config() -> Config:
         database=merged["DATABASE"],
         databases=tuple(dict.fromkeys(merged["DATABASES"] or ())),
         lock_database=merged["LOCK_DATABASE"],
-        local_caches=local_caches(merged["STORES"]),
-        history=history_sizes(merged["STORES"]),
+        local_caches=caches,
+        history=history,
         old_values=signalling_old_values(merged["STORES"]),
+        settings=settings_declared,
+        settings_store=merged["SETTINGS_STORE"],
     )
 
 

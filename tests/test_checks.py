@@ -123,7 +123,10 @@ def test_unknown_keys_are_listed_sorted_in_one_e002(settings):
 
 def test_unknown_key_hint_lists_the_known_keys(settings):
     settings.KEYVAL = {"TTL": 10}
-    known = "SERIALIZER, SIGN_VALUES, DEFAULT_TTL, DATABASE, DATABASES, LOCK_DATABASE, STORES"
+    known = (
+        "SERIALIZER, SIGN_VALUES, DEFAULT_TTL, DATABASE, DATABASES, LOCK_DATABASE, STORES, "
+        "SETTINGS, SETTINGS_STORE"
+    )
     assert only(check_settings()).hint == f"The known keys are {known}."
 
 

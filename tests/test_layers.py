@@ -21,6 +21,7 @@ PACKAGE = Path(django_keyval.__file__).resolve().parent
 LAYERS: dict[str, tuple[str, ...]] = {
     "base": (
         "conf",
+        "declared",
         "exceptions",
         "jsonvalues",
         "keys",
@@ -39,6 +40,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "bulk",
         "changes",
         "handle",
+        "live",
         "localcache",
         "locks",
         "retry",
@@ -51,9 +53,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "cache",
         "checks",
         "contrib",
+        "context_processors",
         "export_format",
         "forms",
         "management",
+        "pytest_plugin",
+        "testing",
         "transfer",
     ),
 }

@@ -36,10 +36,12 @@ from django_keyval.admin.display import (
     type_name,
     when,
 )
+from django_keyval.admin.settings_page import SettingsPage, settings_url
 from django_keyval.admin.versions import keeps_history, versions_view
 from django_keyval.changes import record_deleted_rows, recording_deletions
 from django_keyval.forms import EntryForm, decode_entry, forget_decoded
 from django_keyval.jsonvalues import json_text
+from django_keyval.live import declared_settings
 from django_keyval.localcache import writing_rows
 from django_keyval.models import Entry
 from django_keyval.routing import db_for_read, db_for_write
@@ -110,17 +112,24 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
+        # The list links to the Settings page (admin/settings_page.py) when settings are declared.
+        extra = {"settings_url": settings_url(self) if declared_settings() else None}
         with change_source("admin", request.user):
-            return super().changelist_view(request, extra_context)
+            return super().changelist_view(request, {**extra, **(extra_context or {})})
 
     def get_urls(self) -> list[URLPattern]:
         opts = self.opts
+        settings_page = path(
+            "settings/",
+            self.admin_site.admin_view(SettingsPage(self)),
+            name="django_keyval_entry_settings",
+        )
         versions = path(
             "<path:object_id>/versions/",
             self.admin_site.admin_view(self.versions_view),
             name=f"{opts.app_label}_{opts.model_name}_versions",
         )
-        return [versions, *super().get_urls()]
+        return [settings_page, versions, *super().get_urls()]
 
     def versions_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """The versions of the entry's key (for a store that keeps a history)."""

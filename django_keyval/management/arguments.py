@@ -117,6 +117,16 @@ def _add_store_subcommands(add: AddSubcommand) -> None:
     )  # fmt: skip
     sub = add("touch", "Make every process read store NAME again, after writes that bypassed it")
     sub.add_argument("store", metavar="NAME")
+    sub = add("settings", "List the declared settings: name, type, changed or not, value, default")
+    sub.add_argument(
+        "--stale", action="store_true",
+        help="list the keys of the settings store that no setting declares any more",
+    )  # fmt: skip
+    sub.add_argument("--delete", action="store_true", help="with --stale: delete them")
+    sub.add_argument(
+        "--yes", "--noinput", "--no-input", dest="interactive", action="store_false",
+        help="do not ask for confirmation",
+    )  # fmt: skip
     sub = add("purge-expired", "Delete the expired entries of every store")
     sub.add_argument("--batch-size", type=_positive_int, default=1000, help="rows per transaction")
     sub = add(

@@ -19,7 +19,9 @@ from django_keyval.cache import KeyValCache
 from django_keyval.exceptions import CorruptValue, KeyValError
 from django_keyval.jsonvalues import json_text
 from django_keyval.keys import validate_key
+from django_keyval.live import SETTINGS_SERIALIZER, declaration
 from django_keyval.localcache import touch_store
+from django_keyval.management import settings_command
 from django_keyval.management.arguments import add_arguments
 from django_keyval.management.console import (
     OneLineErrorParser,
@@ -106,6 +108,7 @@ class Command(BaseCommand):
             "purge-expired": self._purge_expired,
             "touch": self._touch,
             "cull": self._cull,
+            "settings": self._settings,
         }
 
     # Output
@@ -154,6 +157,8 @@ class Command(BaseCommand):
         try:
             return kv.get(key)
         except KeyError:
+            if settings_command.is_setting(kv.name, key):
+                return declaration(key).default  # never saved: it reads as its default
             self._missing(key, kv.name)
 
     def _delete(self, kv: KeyVal, key: str, options: dict[str, Any]) -> None:
@@ -167,11 +172,23 @@ class Command(BaseCommand):
         kv = KeyVal(options["store"], using=options["database"])
         key, text = options["entry_key"], options["entry_value"]
         value: Any = text
+        setting = settings_command.is_setting(kv.name, key)
         if options["json"]:
             try:
                 value = json.loads(text)
             except ValueError as exc:
                 raise CommandError(f"Invalid JSON value for key {key!r}: {exc}.") from None
+        if setting:
+            # A declared setting: parsed by its type (or checked, with --json), never expires.
+            if options["ttl"] is not None:
+                raise CommandError(f"{key} is a declared setting: settings never expire.")
+            if options["json"]:
+                settings_command.check_setting(key, value)
+            else:
+                value = settings_command.parse_setting(key, text)
+            kv = KeyVal(
+                kv.name, using=options["database"], ttl=None, serializer=SETTINGS_SERIALIZER
+            )
         ttl = DEFAULT_TTL if options["ttl"] is None else options["ttl"]
         self._write(kv, key, value, text, options, ttl)
 
@@ -245,7 +262,9 @@ class Command(BaseCommand):
             kv.flush()
             self._say(options, f"Flushed store {store!r}.")
 
-    def _confirm(self, options: dict[str, Any], question: str) -> bool:
+    def _confirm(
+        self, options: dict[str, Any], question: str, cancelled: str = "Flush cancelled."
+    ) -> bool:
         if not options["interactive"]:
             return True
         try:
@@ -256,7 +275,7 @@ class Command(BaseCommand):
             ) from None
         if answer.strip().lower() in ("yes", "y"):
             return True
-        self._say(options, "Flush cancelled.")
+        self._say(options, cancelled)
         return False
 
     def _touch(self, options: dict[str, Any]) -> None:
@@ -279,6 +298,22 @@ class Command(BaseCommand):
                 raise CommandError(f"Cache {alias!r} is not a KeyValCache.")
             culled = cache.cull()
             self._say(options, f"Culled {_count(culled, 'entry')} from cache {alias!r}.")
+
+    def _settings(self, options: dict[str, Any]) -> None:
+        if options["delete"] and not options["stale"]:
+            raise CommandError("--delete removes stale keys: give --stale too.")
+        if not options["stale"]:
+            for line in settings_command.setting_lines(display):
+                self.stdout.write(line)
+            return
+        stale = settings_command.stale_keys()
+        for key in stale:
+            self.stdout.write(_printable(key))
+        if options["delete"] and stale:
+            question = f"This deletes {len(stale)} stale keys of the settings store."
+            if self._confirm(options, question, "Nothing deleted."):
+                count = settings_command.remove_stale(stale)
+                self._say(options, f"Deleted {count} stale keys.")
 
     def _purge_expired(self, options: dict[str, Any]) -> None:
         count = KeyVal.purge_expired(batch_size=options["batch_size"], using=options["database"])
