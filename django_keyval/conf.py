@@ -126,30 +126,9 @@ def find_problems(raw: object) -> list[Problem]:
                 "Use None for values that never expire.",
             )
         )
-    database = raw.get("DATABASE")
-    if database is not None and (
-        not isinstance(database, str) or database not in settings.DATABASES
-    ):
-        problems.append(
-            Problem(
-                "E006",
-                f"KEYVAL['DATABASE'] is {database!r}, which is not an alias in DATABASES.",
-                "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ", or None.",
-            )
-        )
+    problems += alias_problems(raw, "DATABASE", "E006")
     problems += databases_problems(raw)
-    lock_database = raw.get("LOCK_DATABASE")
-    if lock_database is not None and (
-        not isinstance(lock_database, str) or lock_database not in settings.DATABASES
-    ):
-        problems.append(
-            Problem(
-                "E011",
-                f"KEYVAL['LOCK_DATABASE'] is {lock_database!r}, which is not an alias in "
-                "DATABASES.",
-                "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ", or None.",
-            )
-        )
+    problems += alias_problems(raw, "LOCK_DATABASE", "E011")
     problems += [Problem(*problem) for problem in store_problems(raw.get("STORES"))]
     problems += [Problem(*problem) for problem in settings_problems(raw.get("SETTINGS"))]
     settings_store = raw.get("SETTINGS_STORE", "settings")
@@ -162,6 +141,16 @@ def find_problems(raw: object) -> list[Problem]:
             )
         )
     return problems
+
+
+def alias_problems(raw: dict[Any, Any], name: str, check_id: str) -> list[Problem]:
+    """What is wrong with ``KEYVAL[name]``, None or one alias of DATABASES."""
+    alias = raw.get(name)
+    if alias is None or (isinstance(alias, str) and alias in settings.DATABASES):
+        return []
+    msg = f"KEYVAL[{name!r}] is {alias!r}, which is not an alias in DATABASES."
+    hint = "Use one of: " + ", ".join(map(repr, settings.DATABASES)) + ", or None."
+    return [Problem(check_id, msg, hint)]
 
 
 def databases_problems(raw: dict[Any, Any]) -> list[Problem]:
