@@ -559,3 +559,21 @@ class Operations:
         sql = self.sql(self.delete_expired_sql.format(ids=", ".join(["%s"] * len(ids))))
         cursor.execute(sql, (*ids, now))
         return int(cursor.rowcount), len(ids) == limit
+
+
+_statement_sets: dict[tuple[Any, str, str, str], Any] = {}
+StatementSet = TypeVar("StatementSet")
+
+
+def statements_for(
+    kind: Callable[[Operations, BaseDatabaseWrapper], StatementSet],
+    ops: Operations,
+    connection: BaseDatabaseWrapper,
+) -> StatementSet:
+    """Return ``kind(ops, connection)``, a set of statements built once per database
+    alias, vendor and placeholder style (generations, leases)."""
+    cache_key = (kind, connection.alias, connection.vendor, ops.placeholder)
+    found = _statement_sets.get(cache_key)
+    if found is None:
+        found = _statement_sets[cache_key] = kind(ops, connection)
+    return found

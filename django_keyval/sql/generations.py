@@ -9,10 +9,8 @@ from django.apps import apps
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
-from django_keyval.sql.base import Operations
+from django_keyval.sql.base import Operations, statements_for
 from django_keyval.sql.rows import KeyedRow, Row, keyed_rows, stored_row
-
-_cache: dict[tuple[str, str, str], Generations] = {}
 
 
 def new_generation() -> int:
@@ -120,8 +118,4 @@ def local_cache_statements(ops: Operations, connection: BaseDatabaseWrapper) -> 
 
 def generations_for(ops: Operations, connection: BaseDatabaseWrapper) -> Generations:
     """Return the generation statements for ``connection``, in the style of ``ops``."""
-    cache_key = (connection.alias, connection.vendor, ops.placeholder)
-    found = _cache.get(cache_key)
-    if found is None:
-        found = _cache[cache_key] = Generations(ops, connection)
-    return found
+    return statements_for(Generations, ops, connection)

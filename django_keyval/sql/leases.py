@@ -15,9 +15,7 @@ from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
-from django_keyval.sql.base import Operations
-
-_cache: dict[tuple[str, str, str], Leases] = {}
+from django_keyval.sql.base import Operations, statements_for
 
 # The server's time as a Unix timestamp (seconds, a float), in one expression
 # that stays the same through a statement: the start of the statement on
@@ -156,8 +154,4 @@ def lease_statements(ops: Operations, connection: BaseDatabaseWrapper) -> frozen
 
 def leases_for(ops: Operations, connection: BaseDatabaseWrapper) -> Leases:
     """Return the lease statements for ``connection``, in the style of ``ops``."""
-    cache_key = (connection.alias, connection.vendor, ops.placeholder)
-    found = _cache.get(cache_key)
-    if found is None:
-        found = _cache[cache_key] = Leases(ops, connection)
-    return found
+    return statements_for(Leases, ops, connection)
