@@ -19,9 +19,11 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from asgiref.sync import SyncToAsync
 from django.db import connections
 
 # What the processes did, printed at the end of a stress run (see tests/stress/conftest.py).
@@ -49,6 +51,10 @@ class _RetryCounter(logging.Handler):
 
 
 def _child(worker: Worker, me: int, barrier: Any, results: Any) -> None:
+    # A forked child has none of its parent's threads: if the parent had already
+    # run async code, asgiref's executor for thread-sensitive calls counts on a
+    # thread that is not there, and every sync_to_async() call would wait forever.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
     connections.close_all()
     counter = _RetryCounter()
     logger = logging.getLogger("django_keyval.retry")
