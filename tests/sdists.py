@@ -52,24 +52,26 @@ def unpacked_sdist(project: str) -> Path:
     folder = CACHE / f"{project}-{version}"
     unpacked = folder / "unpacked"
     if not unpacked.is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
+        # Downloaded and unpacked beside its final place, then renamed: runs side by side
+        # (pytest -n) never see half a file or folder (the first rename wins; the others
+        # drop their copies).
+        partial = folder / f"partial-{os.getpid()}"
+        partial.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps"]
-        command += ["--no-binary", ":all:", "-d", str(folder), f"{project}=={version}"]
+        command += ["--no-binary", ":all:", "-d", str(partial), f"{project}=={version}"]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
-        archives = sorted(folder.glob("*.tar.gz"))
+        archives = sorted(partial.glob("*.tar.gz"))
         if result.returncode or not archives:
+            shutil.rmtree(partial, ignore_errors=True)
             unavailable(
                 f"cannot download the sdist of {project}=={version}: {result.stderr.strip()}"
             )
-        # Unpacked beside its final place, then renamed: runs side by side never see half
-        # a folder (the first rename wins; the others drop their copies).
-        partial = folder / f"partial-{os.getpid()}"
         # The "data" filter (refusing links and paths out of the folder) is in every
         # Python this project supports but the oldest 3.10 and 3.11 patch releases.
         safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
         with tarfile.open(archives[0]) as archive:
-            archive.extractall(partial, **safe)
-        (top,) = partial.iterdir()
+            archive.extractall(partial / "tree", **safe)
+        (top,) = (partial / "tree").iterdir()
         with contextlib.suppress(OSError):
             top.rename(unpacked)
         shutil.rmtree(partial, ignore_errors=True)
