@@ -127,10 +127,14 @@ def machine(database: Database, raw_connection: Any) -> dict[str, Any]:
 def benchmark(args: argparse.Namespace, database: Database) -> dict[str, Any]:
     from django.db import connection
 
+    from tests.benchmarks.plain import PlainTableSystem
     from tests.benchmarks.systems import CacheSystem, KeyValSystem, RawSystem
 
     raw = RawSystem(database)
-    systems = [raw, KeyValSystem(), CacheSystem()]
+    # On raw code's connection: the pinning below covers it.
+    plain = PlainTableSystem(database, raw.connection)
+    kv = KeyValSystem()
+    systems = [raw, plain, kv, CacheSystem()]
     info = machine(database, raw.connection)
     log(f"{info['database']}; Python {info['python']}, Django {info['django']}")
     log(f"Django's OPTIONS: {info['django_database_options']}")
@@ -140,7 +144,7 @@ def benchmark(args: argparse.Namespace, database: Database) -> dict[str, Any]:
     info["pinning"], unpin = pinning.pin(args.pin, server_threads)
     log(f"CPUs: {info['pinning']}")
     try:
-        return run_benchmark(args, database, raw, systems, info)
+        return run_benchmark(args, database, raw, kv, systems, info)
     finally:
         unpin()
 
@@ -149,13 +153,14 @@ def run_benchmark(
     args: argparse.Namespace,
     database: Database,
     raw: Any,
+    kv: Any,
     systems: list[Any],
     info: dict[str, Any],
 ) -> dict[str, Any]:
     from django.db import connection
 
     from django_keyval.models import Entry
-    from tests.benchmarks import caches, runner, scale, settings_request
+    from tests.benchmarks import caches, plain, runner, scale, settings_request
 
     if args.settings_request:
         info["load_average_at_end"] = runner.load_average()
@@ -179,14 +184,14 @@ def run_benchmark(
     # PostgreSQL's generic plans (of raw code's prepared statements) read a
     # whole store for each get_many(). (DatabaseCache's table is keyed by its
     # primary key alone, and is not prepared.)
-    keys, prepared = runner.keys_for(0, args.n), systems[:2]
+    keys, prepared = runner.keys_for(0, args.n), systems[:3]
     for system in prepared:
         runner.fill(system, keys)
-    database.analyze(raw.connection, [Entry._meta.db_table, CACHE_TABLE])
+    database.analyze(raw.connection, [Entry._meta.db_table, CACHE_TABLE, plain.TABLE])
     for system in prepared:
         runner.empty(system, keys)
     if args.profile:
-        scale.profile(systems[1], args.profile, args.n, args.big_gets)
+        scale.profile(kv, args.profile, args.n, args.big_gets)
         return {}
     results = runner.Results()
     started = time.monotonic()
@@ -194,9 +199,13 @@ def run_benchmark(
         runner.run_round(systems, round_, args.n, args.big_gets, results, log)
     elapsed = time.monotonic() - started
 
-    queries = {system.name: runner.count_queries(system) for system in systems[1:]}
+    queries = {system.name: runner.count_queries(system) for system in systems[2:]}
     queries[raw.name] = runner.raw_statements()
-    summary = runner.summarize(results, connection.vendor, systems)
+    queries[systems[1].name] = runner.raw_statements(whole_iteration=True)
+    target_set = connection.vendor
+    if target_set == "postgresql" and not database.prepared:
+        target_set = "postgresql_defaults"
+    summary = runner.summarize(results, target_set, systems)
     log("")
     log(runner.format_table(summary, queries, systems))
     log("")

@@ -1,9 +1,10 @@
 """The tables of docs/performance.rst from benchmark reports.
 
 ``python -m tests.benchmarks.table sqlite.json postgresql.json mysql.json``
-prints one table per system compared with raw DB-API code: a row per phase,
-a column per database, each cell the median ratio with the lowest and highest
-round in brackets.
+prints tables of django_keyval and DatabaseCache compared with the plain table
+(``tests/benchmarks/plain.py``) and with raw DB-API code on django_keyval's
+own table: a row per phase, a column per database, each cell the median ratio
+with the lowest and highest round in brackets.
 """
 
 from __future__ import annotations
@@ -15,18 +16,33 @@ from typing import Any
 DATABASE_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL", "mysql": "MariaDB"}
 
 
-def cell(phase: dict[str, Any], system: str) -> str:
+# The reference a ratio is taken to: the key of its figures in a report's phases.
+REFERENCES = {"plain": "plain_ratio", "raw": "ratio"}
+TITLES = {
+    "plain": "{system}, as a fraction of the plain table:",
+    "raw": "{system}, as a fraction of raw DB-API code on django_keyval's table:",
+}
+
+
+def cell(phase: dict[str, Any], system: str, reference: str) -> str:
     result = phase["systems"].get(system)
     if result is None:
         return "—"
-    return f"{result['median_ratio']:.2f} ({result['min_ratio']:.2f}–{result['max_ratio']:.2f})"
+    field = REFERENCES[reference]
+    return (
+        f"{result['median_' + field]:.2f} "
+        f"({result['min_' + field]:.2f}–{result['max_' + field]:.2f})"
+    )
 
 
-def table(reports: list[dict[str, Any]], system: str) -> str:
-    """Return an RST grid table of ``system``'s ratios to raw code in ``reports``."""
+def table(reports: list[dict[str, Any]], system: str, reference: str = "plain") -> str:
+    """Return an RST grid table of ``system``'s ratios to ``reference`` in ``reports``."""
     header = ["Operation", *(DATABASE_NAMES[report["vendor"]] for report in reports)]
     rows = [
-        [phase["label"], *(cell(report["phases"][name], system) for report in reports)]
+        [
+            phase["label"],
+            *(cell(report["phases"][name], system, reference) for report in reports),
+        ]
         for name, phase in reports[0]["phases"].items()
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -56,10 +72,11 @@ def main(paths: list[str]) -> int:
         if report["vendor"] == "mariadb":
             report["vendor"] = "mysql"
         reports.append(report)
-    for system in ("django_keyval", "DatabaseCache"):
-        print(f"{system}, as a fraction of plain DB-API code:\n")
-        print(table(reports, system))
-        print()
+    for reference in REFERENCES:
+        for system in ("django_keyval", "DatabaseCache"):
+            print(TITLES[reference].format(system=system) + "\n")
+            print(table(reports, system, reference))
+            print()
     return 0
 
 
