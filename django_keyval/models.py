@@ -11,7 +11,8 @@ from django_keyval.fields import ExactCharField
 if TYPE_CHECKING:
     from django_keyval.store import KeyVal
 
-# The unique index on (store, key), named so that SQL can give it as a hint.
+# The unique index on (store, key). (On MySQL and MariaDB, (store, key) is the
+# table's primary key instead: see migration 0005.)
 STORE_KEY_INDEX = "django_keyval_store_key"
 
 

@@ -87,6 +87,8 @@ class Operations:
     pop_is_atomic = False
     # How the statements mark parameters (see with_placeholder()).
     placeholder = "%s"
+    # The parameters of one row of upsert_many_sql's {rows}.
+    row_placeholders = "(%s, %s, %s, %s, %s, %s, %s)"
 
     # fmt: off
     live = "({expires_at} IS NULL OR {expires_at} > %s)"
@@ -417,7 +419,7 @@ class Operations:
         now: float,
     ) -> None:
         """Upsert ``entries``. Run inside a transaction: it may take several statements."""
-        placeholders = "(%s, %s, %s, %s, %s, %s, %s)"
+        placeholders = self.row_placeholders
         # Rows are locked in key order, the same in every process: two
         # set_many() calls on overlapping keys wait for each other instead of
         # deadlocking.

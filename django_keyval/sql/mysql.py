@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Callable, Sequence
 
 from django.db import transaction
@@ -21,9 +22,16 @@ from django_keyval.sql.rows import Encoded
 _REPORT_NEW = "{id} = IF({live}, {id} + LAST_INSERT_ID(0), LAST_INSERT_ID({id}))"
 
 
-# mysqlclient escapes bytes into up to twice their size, and the statement
-# must fit MySQL's max_allowed_packet (16 MiB by default), so larger values
-# are written in pieces of this size, appended in the same transaction.
+# Values travel as base64 text, decoded by the server (FROM_BASE64()):
+# mysqlclient escapes bytes into a _binary'...' literal of up to twice their
+# size, which the server parses about twice as slowly as it decodes base64 (1 MiB
+# values: 24 writes/s against 43/s, MariaDB 10.11, mysqlclient 2.2); small
+# values cost the same either way.
+VALUE = "FROM_BASE64(%s)"
+
+# A statement must fit MySQL's max_allowed_packet (16 MiB by default), so
+# larger values are written in pieces of this size, appended in the same
+# transaction.
 PIECE_SIZE = 4 * 1024 * 1024
 
 # No value can be longer than max_allowed_packet (CONCAT() refuses a longer
@@ -43,9 +51,10 @@ class MySQLOperations(Operations):
     conflict_errors = frozenset({1213, 1205})
 
     # fmt: off
+    row_placeholders = f"(%s, %s, {VALUE}, %s, %s, %s, %s)"
     insert_sql = (
         "INSERT INTO {table} ({store}, {key}, {value}, {serializer}, {mac}, {expires_at}, "
-        "{updated_at}) VALUES (%s, %s, %s, %s, %s, %s, %s) ON DUPLICATE KEY UPDATE "
+        f"{{updated_at}}) VALUES {row_placeholders} ON DUPLICATE KEY UPDATE "
     )
     add_sql = insert_sql + ", ".join([
         _REPORT_NEW,
@@ -62,8 +71,17 @@ class MySQLOperations(Operations):
         "{value} = VALUES({value}), {serializer} = VALUES({serializer}), {mac} = VALUES({mac}), "
         "{updated_at} = VALUES({updated_at}), {expires_at} = VALUES({expires_at})"
     )
+    update_live_sql = (
+        f"UPDATE {{table}} SET {{value}} = {VALUE}, {{serializer}} = %s, {{mac}} = %s, "
+        "{expires_at} = %s, {updated_at} = %s WHERE {store} = %s AND {key} = %s AND {live}"
+    )
+    replace_value_sql = (
+        f"UPDATE {{table}} SET {{value}} = {VALUE}, {{serializer}} = %s, {{mac}} = %s, "
+        "{updated_at} = %s WHERE {store} = %s AND {key} = %s"
+    )
     append_sql = (
-        "UPDATE {table} SET {value} = CONCAT({value}, %s) WHERE {store} = %s AND {key} = %s"
+        f"UPDATE {{table}} SET {{value}} = CONCAT({{value}}, {VALUE}) "
+        "WHERE {store} = %s AND {key} = %s"
     )
     # One batch in one statement, walking the expires_at index in order, so that
     # concurrent purges lock rows in the same order (a deadlock with a writer is
@@ -86,15 +104,15 @@ class MySQLOperations(Operations):
         super().__init__(connection, model)
         # MariaDB has DELETE ... RETURNING; MySQL has not.
         self.pop_is_atomic = bool(connection.mysql_is_mariadb)  # type: ignore[attr-defined]
-        # MariaDB plans "store = %s AND key > %s ORDER BY key LIMIT n" as a walk
-        # over the whole store (only the index's first column), so every page
-        # of iter_keys() would cost more than the one before.
-        (index,) = [
-            connection.ops.quote_name(constraint.name)
-            for constraint in model._meta.constraints
-            if getattr(constraint, "fields", None) == ("store", "key")
-        ]
-        self.key_range_source = f"{self.names['table']} FORCE INDEX ({index})"
+        # The entry table's primary key is (store, key) here (migration 0005), and
+        # the statements over a range of keys or a list of them name it: MariaDB
+        # plans "store = %s AND key > %s ORDER BY key LIMIT n" as a walk over the
+        # whole store unless told, and reads a list of keys a sixth slower when
+        # it picks the index itself.
+        self.key_range_source = f"{self.names['table']} FORCE INDEX (PRIMARY)"
+        self.get_many_sql = self.get_many_sql.replace(
+            f"FROM {self.names['table']} ", f"FROM {self.key_range_source} ", 1
+        )
 
     @classmethod
     def exact_collation(cls, connection: BaseDatabaseWrapper) -> str | None:
@@ -121,7 +139,8 @@ class MySQLOperations(Operations):
         encoded: Encoded,
         write: Callable[[Encoded], bool | None],
     ) -> bool | None:
-        """Run ``write`` with the value, or with its first piece and append the rest.
+        """Run ``write`` with the value, or with its first piece and append the rest,
+        each in base64 (see VALUE).
 
         ``write`` returns False when it left the row alone (nothing to append).
         """
@@ -129,12 +148,12 @@ class MySQLOperations(Operations):
         if len(payload) > CHECKED_SIZE:
             self._check_size(cursor, store, key, len(payload))
         if len(payload) <= PIECE_SIZE:
-            return write(encoded)
+            return write(encoded._replace(payload=b64encode(payload)))
         with transaction.atomic(using=cursor.db.alias):
-            wrote = write(encoded._replace(payload=payload[:PIECE_SIZE]))
+            wrote = write(encoded._replace(payload=b64encode(payload[:PIECE_SIZE])))
             if wrote is not False:
                 for start in range(PIECE_SIZE, len(payload), PIECE_SIZE):
-                    piece = payload[start : start + PIECE_SIZE]
+                    piece = b64encode(payload[start : start + PIECE_SIZE])
                     cursor.execute(self.append_sql, (piece, store, key))
             return wrote
 
@@ -217,8 +236,12 @@ class MySQLOperations(Operations):
         now: float,
     ) -> None:
         # A batch of small values holds up to BATCH_BYTES plus one value, which
-        # the client may escape to twice its size: CHECKED_SIZE keeps it in a packet.
-        small = [entry for entry in entries if len(entry[1].payload) <= CHECKED_SIZE]
+        # travels as base64, 4/3 of its size: CHECKED_SIZE keeps it in a packet.
+        small = [
+            (key, encoded._replace(payload=b64encode(encoded.payload)))
+            for key, encoded in entries
+            if len(encoded.payload) <= CHECKED_SIZE
+        ]
         super().set_many(cursor, store, small, expires_at, now)
         for key, encoded in entries:
             if len(encoded.payload) > CHECKED_SIZE:
