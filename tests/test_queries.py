@@ -18,7 +18,7 @@ from django_keyval import KeyVal
 from django_keyval.exceptions import CorruptValue
 from django_keyval.models import Entry
 from django_keyval.sql import cursors, operations_for
-from django_keyval.sql.base import FLUSH_BATCH
+from django_keyval.sql.base import FLUSH_BATCH, KEYS_PAGE
 from tests.helpers import WRONG_MAC, tamper
 
 # Tests on ``kv`` run through the sync methods, then through their async twins,
@@ -146,9 +146,9 @@ def test_incr_locks_then_writes(filled, django_assert_num_queries):
 
 
 def test_iteration_makes_one_query_per_page(kv, django_assert_num_queries):
-    kv.set_many({f"k{i:04}": i for i in range(2500)})
+    kv.set_many({f"k{i:06}": i for i in range(2 * KEYS_PAGE + 500)})
     with django_assert_num_queries(3):
-        assert len(list(kv.iter_keys())) == 2500
+        assert len(list(kv.iter_keys())) == 2 * KEYS_PAGE + 500
 
 
 def test_flush_deletes_in_batches(kv, django_assert_num_queries):

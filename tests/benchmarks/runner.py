@@ -21,6 +21,7 @@ from typing import Any
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from django_keyval.sql.base import KEYS_PAGE
 from tests.benchmarks.plain import PlainTableSystem
 from tests.benchmarks.systems import KeyValSystem, RawSystem, System
 
@@ -268,10 +269,10 @@ def count_queries(system: System, n: int = COUNTED_KEYS) -> dict[str, float]:
 
 def raw_statements(n: int = COUNTED_KEYS, *, whole_iteration: bool = False) -> dict[str, float]:
     """The statements raw code runs per call in a store of ``n`` keys, by construction
-    (iteration in pages of 1,000 keys, or in one statement with ``whole_iteration``)."""
+    (iteration in pages of KEYS_PAGE keys, or in one statement with ``whole_iteration``)."""
     counts = dict.fromkeys((phase.name for phase in PHASES), 1.0)
     if not whole_iteration:
-        counts["iter_keys"] = float(math.floor(n / 1000) + 1)
+        counts["iter_keys"] = float(math.floor(n / KEYS_PAGE) + 1)
     return counts
 
 
