@@ -18,6 +18,8 @@ layout of 0001.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.state import StateApps
@@ -41,27 +43,27 @@ def _names(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> dict[str
     }
 
 
-def cluster_by_key(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    if schema_editor.connection.vendor != "mysql":
-        return
-    # One statement, so the table is rebuilt once and id is indexed throughout.
-    schema_editor.execute(
-        "ALTER TABLE {table} ADD UNIQUE INDEX {id_index} ({id}), DROP PRIMARY KEY, "
-        "ADD PRIMARY KEY ({store}, {key}), DROP INDEX {store_key_index}".format(
-            **_names(apps, schema_editor)
-        )
-    )
+def _alter_on_mysql(alteration: str) -> Callable[[StateApps, BaseDatabaseSchemaEditor], None]:
+    """Return a RunPython function that runs ``ALTER TABLE <entries> <alteration>`` on
+    MySQL and MariaDB, and nothing elsewhere."""
+
+    def alter(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+        if schema_editor.connection.vendor == "mysql":
+            names = _names(apps, schema_editor)
+            schema_editor.execute(f"ALTER TABLE {names['table']} " + alteration.format(**names))
+
+    return alter
 
 
-def cluster_by_id(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    if schema_editor.connection.vendor != "mysql":
-        return
-    schema_editor.execute(
-        "ALTER TABLE {table} DROP PRIMARY KEY, ADD PRIMARY KEY ({id}), DROP INDEX {id_index}, "
-        "ADD CONSTRAINT {store_key_index} UNIQUE ({store}, {key})".format(
-            **_names(apps, schema_editor)
-        )
-    )
+# One statement each way, so the table is rebuilt once and id is indexed throughout.
+cluster_by_key = _alter_on_mysql(
+    "ADD UNIQUE INDEX {id_index} ({id}), DROP PRIMARY KEY, ADD PRIMARY KEY ({store}, {key}), "
+    "DROP INDEX {store_key_index}"
+)
+cluster_by_id = _alter_on_mysql(
+    "DROP PRIMARY KEY, ADD PRIMARY KEY ({id}), DROP INDEX {id_index}, "
+    "ADD CONSTRAINT {store_key_index} UNIQUE ({store}, {key})"
+)
 
 
 class Migration(migrations.Migration):
