@@ -12,13 +12,13 @@ from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.utils import timezone as django_timezone
 
+from django_keyval.admin_routing import adding_alias, writing_alias
 from django_keyval.codec import StoreCodec
 from django_keyval.conf import get_config
 from django_keyval.exceptions import InvalidKey, KeyValError, SerializationError
 from django_keyval.jsonvalues import json_text
 from django_keyval.keys import validate_key
 from django_keyval.models import Entry
-from django_keyval.routing import db_for_write
 from django_keyval.sql.rows import as_bytes, as_mac
 from django_keyval.store import KeyVal
 
@@ -200,8 +200,11 @@ class EntryForm(forms.ModelForm):  # type: ignore[type-arg]
         return None if when is None else when.timestamp()
 
     def alias(self) -> str:
-        """Return the database alias the admin writes to (as KeyVal does without a store)."""
-        return db_for_write(None)
+        """Return the database alias the admin writes the entry to."""
+        if not self.adding:
+            return writing_alias(self.instance._state.db)
+        store, _ = self._store_and_key()
+        return adding_alias(store or "")
 
     def write_serializer(self) -> str:
         """Return the serializer of the write: the entry's own, or KEYVAL's for a new one."""

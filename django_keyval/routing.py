@@ -41,10 +41,17 @@ def every_database(using: str | None = None, *, reading: bool = False) -> list[s
     else the one database the routers give the model without a store hint, to
     read from when ``reading``, else to write to.
     """
-    config = get_config()
-    if using or config.database or not config.databases:
+    spread = spread_databases()
+    if using or not spread:
         return [(db_for_read if reading else db_for_write)(None, using)]
-    return list(config.databases)
+    return spread
+
+
+def spread_databases() -> list[str]:
+    """Return the aliases of KEYVAL['DATABASES'], the databases stores are spread over;
+    none when KEYVAL['DATABASE'] sends every store to one database."""
+    config = get_config()
+    return [] if config.database else list(config.databases)
 
 
 def db_for_locks(store: str, using: str | None = None) -> str:

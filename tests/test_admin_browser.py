@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -77,6 +79,28 @@ def screenshots(tmp_path: Path) -> Any:
     return take
 
 
+@contextmanager
+def admin_page(chromium: str, live_server: Any, next_path: str) -> Iterator[Any]:
+    """A headless Chromium page, logged in to the admin as admin/secret, at ``next_path``.
+
+    The ORM is used only outside the block: Playwright's sync API runs an event loop.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(20_000)
+            page.goto(f"{live_server.url}/admin/login/?next={next_path}")
+            page.fill("#id_username", "admin")
+            page.fill("#id_password", "secret")
+            page.click("input[type=submit]")
+            yield page
+        finally:
+            browser.close()
+
+
 def seed() -> None:
     settings_store = KeyVal("settings")
     settings_store.set("greeting", "hello")
@@ -100,53 +124,42 @@ def test_admin_in_a_browser(
     tampered = Entry.objects.get(store="settings", key="tampered")
     launch = Entry.objects.get(store="settings", key="launch")
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    # The ORM is used only outside this block: Playwright's sync API runs an event loop.
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(20_000)
-            page.goto(f"{live_server.url}/admin/login/?next=/admin/django_keyval/entry/")
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", "secret")
-            page.click("input[type=submit]")
-            expect(page.locator("#result_list tbody tr")).to_have_count(11)
-            expect(page.locator("#result_list")).to_contain_text("cannot be decoded")
-            expect(page.locator("#result_list")).to_contain_text("expired")
-            screenshots(page, "changelist")
+    with admin_page(chromium, live_server, "/admin/django_keyval/entry/") as page:
+        expect(page.locator("#result_list tbody tr")).to_have_count(11)
+        expect(page.locator("#result_list")).to_contain_text("cannot be decoded")
+        expect(page.locator("#result_list")).to_contain_text("expired")
+        screenshots(page, "changelist")
 
-            page.fill("#searchbar", "greet")
-            page.press("#searchbar", "Enter")
-            expect(page.locator("#result_list tbody tr")).to_have_count(1)
-            page.click("#result_list a:text-is('greeting')")
-            page.wait_for_url(f"**/entry/{greeting.pk}/change/**")
-            expect(page.locator("#id_json_value")).to_have_value('"hello"')
-            page.fill("#id_json_value", '{"text": "hi", "count": 2, "ratio": 0.5}')
-            screenshots(page, "change")
-            page.click("input[name=_save]")
-            expect(page.locator(".messagelist .success")).to_contain_text("was changed")
-            screenshots(page, "saved")
+        page.fill("#searchbar", "greet")
+        page.press("#searchbar", "Enter")
+        expect(page.locator("#result_list tbody tr")).to_have_count(1)
+        page.click("#result_list a:text-is('greeting')")
+        page.wait_for_url(f"**/entry/{greeting.pk}/change/**")
+        expect(page.locator("#id_json_value")).to_have_value('"hello"')
+        page.fill("#id_json_value", '{"text": "hi", "count": 2, "ratio": 0.5}')
+        screenshots(page, "change")
+        page.click("input[name=_save]")
+        expect(page.locator(".messagelist .success")).to_contain_text("was changed")
+        screenshots(page, "saved")
 
-            page.goto(f"{live_server.url}/admin/django_keyval/entry/{launch.pk}/change/")
-            expect(page.locator("body")).to_contain_text("cannot be edited here")
-            screenshots(page, "read-only")
+        page.goto(f"{live_server.url}/admin/django_keyval/entry/{launch.pk}/change/")
+        expect(page.locator("body")).to_contain_text("cannot be edited here")
+        screenshots(page, "read-only")
 
-            page.goto(f"{live_server.url}/admin/django_keyval/entry/{tampered.pk}/change/")
-            expect(page.locator("body")).to_contain_text("This value cannot be decoded.")
-            screenshots(page, "undecodable")
+        page.goto(f"{live_server.url}/admin/django_keyval/entry/{tampered.pk}/change/")
+        expect(page.locator("body")).to_contain_text("This value cannot be decoded.")
+        screenshots(page, "undecodable")
 
-            page.goto(f"{live_server.url}/admin/django_keyval/entry/?store=counters")
-            page.check("#result_list tbody tr:first-child input.action-select")
-            page.select_option("select[name=action]", "flush_stores")
-            page.click("button[name=index]")
-            expect(page.locator("#content")).to_contain_text("5 entries in 1 store will be deleted")
-            screenshots(page, "flush-confirmation")
-            page.click("input[type=submit][value^=Yes]")
-            expect(page.locator(".messagelist .success")).to_contain_text("Flushed 1 store.")
-        finally:
-            browser.close()
+        page.goto(f"{live_server.url}/admin/django_keyval/entry/?store=counters")
+        page.check("#result_list tbody tr:first-child input.action-select")
+        page.select_option("select[name=action]", "flush_stores")
+        page.click("button[name=index]")
+        expect(page.locator("#content")).to_contain_text("5 entries in 1 store will be deleted")
+        screenshots(page, "flush-confirmation")
+        page.click("input[type=submit][value^=Yes]")
+        expect(page.locator(".messagelist .success")).to_contain_text("Flushed 1 store.")
 
     assert KeyVal("settings").get("greeting") == {"text": "hi", "count": 2, "ratio": 0.5}
     assert KeyVal.stores() == ["sessions", "settings"]
@@ -165,40 +178,69 @@ def test_versions_in_a_browser(
         theme.set("theme", value)
     entry = Entry.objects.get(store="settings", key="theme")
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(20_000)
-            page.goto(
-                f"{live_server.url}/admin/login/?next=/admin/django_keyval/entry/{entry.pk}/change/"
-            )
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", "secret")
-            page.click("input[type=submit]")
-            page.fill("#id_json_value", '"high contrast"')
-            page.click("input[name=_save]")
-            expect(page.locator(".messagelist .success")).to_contain_text("was changed")
+    with admin_page(
+        chromium, live_server, f"/admin/django_keyval/entry/{entry.pk}/change/"
+    ) as page:
+        page.fill("#id_json_value", '"high contrast"')
+        page.click("input[name=_save]")
+        expect(page.locator(".messagelist .success")).to_contain_text("was changed")
 
-            page.goto(f"{live_server.url}/admin/django_keyval/entry/{entry.pk}/change/")
-            page.click("a.versionslink")
-            page.wait_for_url(f"**/entry/{entry.pk}/versions/")
-            rows = page.locator("#versions tbody tr")
-            expect(rows).to_have_count(4)
-            expect(rows.first).to_contain_text('"high contrast"')
-            expect(rows.first).to_contain_text("admin")
-            expect(rows.last).to_contain_text('"light"')
-            expect(rows.last).to_contain_text("api")
-            screenshots(page, "versions")
+        page.goto(f"{live_server.url}/admin/django_keyval/entry/{entry.pk}/change/")
+        page.click("a.versionslink")
+        page.wait_for_url(f"**/entry/{entry.pk}/versions/")
+        rows = page.locator("#versions tbody tr")
+        expect(rows).to_have_count(4)
+        expect(rows.first).to_contain_text('"high contrast"')
+        expect(rows.first).to_contain_text("admin")
+        expect(rows.last).to_contain_text('"light"')
+        expect(rows.last).to_contain_text("api")
+        screenshots(page, "versions")
 
-            rows.filter(has_text='"dark"').locator("button[name=restore]").click()
-            expect(page.locator(".messagelist .success")).to_contain_text("Restored the value of")
-            expect(page.locator("#id_json_value")).to_have_value('"dark"')
-            screenshots(page, "restored")
-        finally:
-            browser.close()
+        rows.filter(has_text='"dark"').locator("button[name=restore]").click()
+        expect(page.locator(".messagelist .success")).to_contain_text("Restored the value of")
+        expect(page.locator("#id_json_value")).to_have_value('"dark"')
+        screenshots(page, "restored")
 
     assert theme.get("theme") == "dark"
     assert {"versions.png", "restored.png"} <= {path.name for path in SCREENSHOTS.iterdir()}
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_several_databases_in_a_browser(
+    chromium, admin_static, live_server, django_user_model, screenshots, settings
+):
+    from tests.test_scaling_out import ALIASES, STORES, home
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.DATABASE_ROUTERS = ["tests.test_scaling_out.HashRouter"]
+    settings.KEYVAL = {"DATABASES": ALIASES}
+    django_user_model.objects.create_superuser("admin", "admin@example.com", "secret")
+    on_default = next(store for store in STORES if home(store) == "default")
+    on_other = next(store for store in STORES if home(store) == "other")
+    KeyVal(on_default).set("plan", "basic")
+    KeyVal(on_other).set_many({"plan": "pro", "seats": 12})
+
+    from playwright.sync_api import expect
+
+    with admin_page(chromium, live_server, "/admin/django_keyval/entry/") as page:
+        expect(page.locator("#result_list tbody tr")).to_have_count(1)
+        expect(page.locator("#result_list")).to_contain_text(on_default)
+
+        page.click("#changelist-filter a:text-is('other')")
+        expect(page.locator("#result_list tbody tr")).to_have_count(2)
+        expect(page.locator("#result_list")).to_contain_text(on_other)
+        screenshots(page, "other-database")
+        page.click("#result_list a:text-is('plan')")
+        page.wait_for_url("**/entry/other_3A*/change/**")
+        expect(page.locator("#id_json_value")).to_have_value('"pro"')
+        page.fill("#id_json_value", '"enterprise"')
+        page.click("input[name=_save]")
+        expect(page.locator(".messagelist .success")).to_contain_text("was changed")
+        # Back on the list of the database the entry is on.
+        expect(page.locator("#result_list tbody tr")).to_have_count(2)
+        expect(page.locator("#changelist-filter li.selected", has_text="other")).to_be_visible()
+
+    assert KeyVal(on_other).get("plan") == "enterprise"
+    assert KeyVal(on_default).get("plan") == "basic"

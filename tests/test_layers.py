@@ -49,6 +49,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     ),
     "consumers": (
         "admin",
+        "admin_routing",
         "apps",
         "cache",
         "checks",

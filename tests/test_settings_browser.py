@@ -7,7 +7,7 @@ import pytest
 from django_keyval import config
 from tests import test_admin_browser
 from tests.settings_helpers import declare
-from tests.test_admin_browser import CHROMIUM_ARGS, SCREENSHOTS
+from tests.test_admin_browser import SCREENSHOTS, admin_page
 
 # The browser test's fixtures: Chromium (or a skip, a failure under CI), static files,
 # screenshots saved in the test's tmp dir and copied to SCREENSHOTS.
@@ -25,38 +25,28 @@ def test_settings_page_in_a_browser(
     django_user_model.objects.create_superuser("admin", "admin@example.com", "secret")
     config.GREETING = "Welcome back"
 
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.set_default_timeout(20_000)
-            page.goto(f"{live_server.url}/admin/login/?next=/admin/django_keyval/entry/")
-            page.fill("#id_username", "admin")
-            page.fill("#id_password", "secret")
-            page.click("input[type=submit]")
-            page.click(".object-tools a:text-is('Settings')")
-            page.wait_for_url("**/entry/settings/")
-            expect(page.locator("fieldset h2")).to_have_text(["General", "Uploads", "Shop", "Look"])
-            expect(page.locator(".field-GREETING .changed")).to_have_text("changed")
-            page.check("#id_MAINTENANCE_MODE")
-            page.select_option("#id_THEME", "dark")
-            page.fill("#id_MAX_UPLOAD_MB", "64")
-            page.check("#id_GREETING__reset")
-            screenshots(page, "settings")
-            page.click("input[name=_save]")
-            expect(page.locator(".messagelist .success")).to_contain_text(
-                "Saved: MAINTENANCE_MODE, MAX_UPLOAD_MB, GREETING, THEME."
-            )
-            expect(page.locator(".field-THEME .changed")).to_have_text("changed")
-            screenshots(page, "settings-saved")
+    with admin_page(chromium, live_server, "/admin/django_keyval/entry/") as page:
+        page.click(".object-tools a:text-is('Settings')")
+        page.wait_for_url("**/entry/settings/")
+        expect(page.locator("fieldset h2")).to_have_text(["General", "Uploads", "Shop", "Look"])
+        expect(page.locator(".field-GREETING .changed")).to_have_text("changed")
+        page.check("#id_MAINTENANCE_MODE")
+        page.select_option("#id_THEME", "dark")
+        page.fill("#id_MAX_UPLOAD_MB", "64")
+        page.check("#id_GREETING__reset")
+        screenshots(page, "settings")
+        page.click("input[name=_save]")
+        expect(page.locator(".messagelist .success")).to_contain_text(
+            "Saved: MAINTENANCE_MODE, MAX_UPLOAD_MB, GREETING, THEME."
+        )
+        expect(page.locator(".field-THEME .changed")).to_have_text("changed")
+        screenshots(page, "settings-saved")
 
-            page.fill("#searchbar", "launch")
-            page.press("#searchbar", "Enter")
-            expect(page.locator(".keyval-settings .form-row")).to_have_count(2)
-        finally:
-            browser.close()
+        page.fill("#searchbar", "launch")
+        page.press("#searchbar", "Enter")
+        expect(page.locator(".keyval-settings .form-row")).to_have_count(2)
 
     assert config.MAINTENANCE_MODE is True
     assert config.THEME == "dark"

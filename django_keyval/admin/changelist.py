@@ -7,13 +7,22 @@ from functools import partial
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import BinaryField, Case, F, Func, IntegerField, Q, QuerySet, When
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject, cached_property
 
+from django_keyval.admin_routing import (
+    DATABASE_PARAM,
+    admin_id,
+    home_database,
+    listed_databases,
+)
 from django_keyval.sql import operations_class
 
 # The change list decodes values of at most this many bytes for its preview;
@@ -77,8 +86,43 @@ class StatusFilter(admin.SimpleListFilter):
         return None
 
 
+class DatabaseFilter(admin.SimpleListFilter):
+    """The database the list shows, when stores are spread over several (one at a
+    time: ids and pages are per database). The admin's get_queryset() reads it."""
+
+    title = "database"
+    parameter_name = DATABASE_PARAM
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(alias, alias) for alias in listed_databases()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any] | None:
+        if self.value() is not None and self.value() not in listed_databases():
+            raise IncorrectLookupParameters(f"{self.value()!r} is not a listed database")
+        return None
+
+    def choices(self, changelist: ChangeList) -> Any:
+        # No "All": a list holds the entries of one database.
+        shown = self.value() or home_database()
+        for alias, title in self.lookup_choices:
+            yield {
+                "selected": alias == shown,
+                "query_string": changelist.get_query_string({self.parameter_name: alias}),
+                "display": title,
+            }
+
+
 class EntryChangeList(ChangeList):
     """The change list; its page reads each row's size, and only small values."""
+
+    def url_for_result(self, result: Any) -> str:
+        # The link names the entry's database too (admin_routing.py).
+        opts = self.opts
+        return reverse(
+            f"admin:{opts.app_label}_{opts.model_name}_change",
+            args=(quote(admin_id(result._state.db, result.pk)),),
+            current_app=self.model_admin.admin_site.name,
+        )
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)

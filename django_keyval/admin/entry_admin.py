@@ -7,7 +7,9 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +21,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from django_keyval.admin.changelist import (
+    DatabaseFilter,
     EntryChangeList,
     EstimatedCountPaginator,
     StatusFilter,
@@ -38,13 +41,20 @@ from django_keyval.admin.display import (
 )
 from django_keyval.admin.settings_page import SettingsPage, settings_url
 from django_keyval.admin.versions import keeps_history, versions_view
+from django_keyval.admin_routing import (
+    chosen_database,
+    listed_databases,
+    locate,
+    row_pk,
+    shown_from,
+    writing_alias,
+)
 from django_keyval.changes import record_deleted_rows, recording_deletions
 from django_keyval.forms import EntryForm, decode_entry, forget_decoded
 from django_keyval.jsonvalues import json_text
 from django_keyval.live import declared_settings
 from django_keyval.localcache import writing_rows
 from django_keyval.models import Entry
-from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.signals import change_source
 from django_keyval.store import KeyVal
 
@@ -60,7 +70,9 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     It reads from ``db_for_read(None)`` and writes to ``db_for_write(None)``, the
     databases KeyVal's class-level calls use (``KEYVAL["DATABASE"]``, else the
-    routers without a store hint). Values are written with ``KeyVal.set()``.
+    routers without a store hint); with ``KEYVAL["DATABASES"]``, from and to each
+    of those databases in turn (admin_routing.py). Values are written with
+    ``KeyVal.set()``.
     """
 
     form = EntryForm
@@ -86,7 +98,24 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     # The databases
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Entry]:
-        return super().get_queryset(request).using(db_for_read(None))
+        return super().get_queryset(request).using(chosen_database(request))
+
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Entry | None:
+        location = locate(object_id)
+        if from_field is not None or location is None:
+            return None
+        alias, pk = location
+        try:
+            entry = self.get_queryset(request).using(alias).get(pk=pk)
+        except (Entry.DoesNotExist, ValidationError, ValueError):
+            return None
+        return shown_from(entry, alias)
+
+    def get_list_filter(self, request: HttpRequest) -> list[Any]:
+        filters = list(super().get_list_filter(request))
+        return [DatabaseFilter, *filters] if len(listed_databases()) > 1 else filters
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return EntryChangeList
@@ -147,7 +176,7 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         if obj is not None and obj.pk is not None and keeps_history(obj):
             opts = self.opts
             name = f"admin:{opts.app_label}_{opts.model_name}_versions"
-            context["versions_url"] = reverse(name, args=[obj.pk])
+            context["versions_url"] = reverse(name, args=[quote(obj.pk)])
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def construct_change_message(
@@ -205,11 +234,12 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         fresh = Entry._default_manager.using(form.alias()).get(store=obj.store, key=obj.key)
         for field in Entry._meta.concrete_fields:
             setattr(obj, field.attname, getattr(fresh, field.attname))
-        obj._state.adding, obj._state.db = False, form.alias()
+        obj._state.adding = False
+        shown_from(obj, form.alias())
         forget_decoded(obj)
 
     def delete_model(self, request: HttpRequest, obj: Entry) -> None:
-        self._delete(Entry._default_manager.filter(pk=obj.pk))
+        self._delete(Entry._default_manager.using(obj._state.db).filter(pk=row_pk(obj)))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         self._delete(queryset)
@@ -217,7 +247,7 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def _delete(self, queryset: QuerySet[Any]) -> int:
         # One DELETE with the list's conditions: no row (and no value) is loaded,
         # unless the project listens to pre_delete/post_delete for entries.
-        alias = db_for_write(None)
+        alias = writing_alias(queryset.db)
         if not recording_deletions():
             # Cached stores among the entries get a new generation (localcache/).
             with writing_rows(queryset, alias):
@@ -341,7 +371,9 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             # action, up to HISTORY_LIMIT entries; pk, store and key are read, not values.
             logged = queryset.only("pk", "store", "key")[: HISTORY_LIMIT + 1]
             if len(logged) <= HISTORY_LIMIT:
-                self.log_deletions(request, logged)
+                # Logged by their admin ids; Django's delete_view passes a list too.
+                shown = [shown_from(row, queryset.db) for row in logged]
+                self.log_deletions(request, shown)  # type: ignore[arg-type]
             deleted = self._delete(queryset)
             self.message_user(request, f"Deleted {entries_text(deleted)}.", messages.SUCCESS)
             return None
@@ -360,11 +392,13 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def flush_stores(self, request: HttpRequest, queryset: QuerySet[Any]) -> Any:
         stores = list(queryset.order_by("store").values_list("store", flat=True).distinct())
         if request.POST.get("post") == "yes":
-            alias = db_for_write(None)
+            alias = writing_alias(queryset.db)
             logged = Entry._default_manager.using(alias).filter(store__in=stores)
             logged = logged.only("pk", "store", "key")[: HISTORY_LIMIT + 1]
             if len(logged) <= HISTORY_LIMIT:
-                self.log_deletions(request, logged)
+                # Logged by their admin ids; Django's delete_view passes a list too.
+                shown = [shown_from(row, queryset.db) for row in logged]
+                self.log_deletions(request, shown)  # type: ignore[arg-type]
             for store in stores:
                 KeyVal(store, using=alias).flush()
             flushed = f"{len(stores)} store{pluralize(len(stores))}"
@@ -390,7 +424,8 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     @admin.action(description="Purge expired entries (of every store)", permissions=["delete"])
     def purge_expired(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        removed = KeyVal.purge_expired(using=db_for_write(None))
+        # Every store: of every database of KEYVAL["DATABASES"] too.
+        removed = KeyVal.purge_expired()
         self.message_user(request, f"Purged {entries_text(removed, 'expired ')}.", messages.SUCCESS)
 
     def _confirm(

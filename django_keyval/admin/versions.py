@@ -7,20 +7,19 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from django_keyval.admin.display import PREVIEW_CHARS, readable, shorten, shown_name, when
+from django_keyval.admin_routing import writing_alias
 from django_keyval.codec import StoreCodec
 from django_keyval.conf import get_config
 from django_keyval.exceptions import KeyValError
 from django_keyval.models import Entry, Version
-from django_keyval.routing import db_for_read, db_for_write
 from django_keyval.signals import change_source
 from django_keyval.sql.rows import as_bytes, as_mac
 from django_keyval.store import KeyVal
@@ -49,7 +48,7 @@ class ShownVersion:
 def versions_of(entry: Entry) -> QuerySet[Version]:
     """Return the versions of the entry's key, newest first."""
     return (
-        Version._default_manager.using(db_for_read(None))
+        Version._default_manager.using(entry._state.db)
         .filter(store=entry.store, key=entry.key)
         .order_by("-id")
     )
@@ -88,7 +87,9 @@ def keeps_history(entry: Entry) -> bool:
 
 def versions_view(admin: EntryAdmin, request: HttpRequest, object_id: str) -> HttpResponse:
     """List the versions of an entry's key; a POST of ``restore`` writes one back."""
-    entry = get_object_or_404(admin.get_queryset(request), pk=unquote(object_id))
+    entry = admin.get_object(request, unquote(object_id))
+    if entry is None:
+        raise Http404("No such entry.")
     if not admin.has_view_or_change_permission(request, entry):
         raise PermissionDenied
     if request.method == "POST":
@@ -104,7 +105,7 @@ def versions_view(admin: EntryAdmin, request: HttpRequest, object_id: str) -> Ht
         "keeps": get_config().history.get(entry.store, 0),
         "versions": [_shown(version) for version in versions_of(entry)],
         "can_restore": admin.has_change_permission(request, entry),
-        "change_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[entry.pk]),
+        "change_url": _change_url(admin, entry),
     }
     return TemplateResponse(request, "admin/django_keyval/entry/versions.html", context)
 
@@ -122,13 +123,17 @@ def _restore(admin: EntryAdmin, request: HttpRequest, entry: Entry) -> HttpRespo
         return HttpResponseRedirect(request.path)
     # The entry keeps its expiry, as an edit in the change form does.
     ttl = None if entry.expires_at is None else max(entry.expires_at - time.time(), 0.001)
-    handle = KeyVal(entry.store, using=db_for_write(None), serializer=version.serializer)
+    handle = KeyVal(
+        entry.store, using=writing_alias(entry._state.db), serializer=version.serializer
+    )
     with change_source("admin", request.user):
         handle.set(entry.key, value, ttl=ttl)
     message = f"Restored the value of {when(version.changed_at)} (version {version.pk})."
     admin.log_change(request, entry, message)
     admin.message_user(request, message, messages.SUCCESS)
+    return HttpResponseRedirect(_change_url(admin, entry))
+
+
+def _change_url(admin: EntryAdmin, entry: Entry) -> str:
     opts = admin.opts
-    return HttpResponseRedirect(
-        reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[entry.pk])
-    )
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[quote(entry.pk)])
