@@ -18,6 +18,10 @@ from django_keyval.sql.rows import Encoded
 # decode(key, payload, serializer, mac) for the values of one store.
 Decoder = Callable[[str, bytes, str, "bytes | None"], Any]
 
+# The built-in serializers whose loads() cannot run code: a store declared with
+# SIGN_VALUES False (KEYVAL["STORES"]) stores their values unsigned.
+CODE_FREE = frozenset({"json", "bytes"})
+
 
 class StoreCodec:
     """How the values of one store are written and read.
@@ -39,23 +43,27 @@ class StoreCodec:
 
     def encode(self, key: str, value: Any) -> Encoded:
         """Serialize ``value`` for ``key`` with write_serializer(), signed when
-        ``KEYVAL['SIGN_VALUES']`` is on. Raise ``SerializationError`` if it is refused."""
+        ``KEYVAL['SIGN_VALUES']`` is on, unless the store's own SIGN_VALUES is False
+        and the serializer cannot run code. Raise ``SerializationError`` if it is refused."""
         config = get_config()
-        return encode(
-            value, self.store, key, self.serializer or config.serializer, config.sign_values
+        serializer = self.serializer or config.serializer
+        sign = config.sign_values and not (
+            self.store in config.unsigned and serializer in CODE_FREE
         )
+        return encode(value, self.store, key, serializer, sign)
 
     def trusted_unsigned(self) -> Collection[str]:
         """Return the serializers whose unsigned rows may be decoded.
 
-        Nothing while ``KEYVAL['SIGN_VALUES']`` is on; otherwise the serializers
-        that cannot run code, and those the project chose (``KEYVAL['SERIALIZER']``
-        and this store's own), accepting the risk check W001 warns of.
+        While ``KEYVAL['SIGN_VALUES']`` is on, nothing, or for a store declared
+        with SIGN_VALUES False, the serializers that cannot run code. Otherwise
+        those, and the serializers the project chose (``KEYVAL['SERIALIZER']`` and
+        this store's own), accepting the risk check W001 warns of.
         """
         config = get_config()
         if config.sign_values:
-            return ()
-        return {"json", "bytes", config.serializer, self.serializer or config.serializer}
+            return CODE_FREE if self.store in config.unsigned else ()
+        return {*CODE_FREE, config.serializer, self.serializer or config.serializer}
 
     def decode(self, key: str, payload: bytes, serializer: str, mac: bytes | None) -> Any:
         """Return the value stored as ``payload`` under ``key``; see decode()."""

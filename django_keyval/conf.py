@@ -22,6 +22,7 @@ from django_keyval.storeconf import (
     local_caches,
     signalling_old_values,
     store_problems,
+    unsigned_stores,
 )
 from django_keyval.ttl import ttl_seconds
 
@@ -60,6 +61,8 @@ class Config:
     history: dict[str, int] = field(default_factory=dict)
     # The stores whose change signals carry the old value of every write.
     old_values: frozenset[str] = frozenset()
+    # The stores whose "bytes" and "json" values are stored unsigned (SIGN_VALUES per store).
+    unsigned: frozenset[str] = frozenset()
     # The declared live settings (KEYVAL["SETTINGS"]), by name, and their store.
     settings: dict[str, Declared] = field(default_factory=dict)
     settings_store: str = "settings"
@@ -217,6 +220,7 @@ def get_config() -> Config:
         local_caches=caches,
         history=history,
         old_values=signalling_old_values(merged["STORES"]),
+        unsigned=unsigned_stores(merged["STORES"]),
         settings=settings_declared,
         settings_store=merged["SETTINGS_STORE"],
     )

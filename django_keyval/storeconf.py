@@ -1,4 +1,5 @@
-"""KEYVAL['STORES']: options declared per store: its local cache, its history, its signals."""
+"""KEYVAL['STORES']: options declared per store: its local cache, its history, its signals,
+whether its values that cannot run code are signed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django_keyval.exceptions import InvalidKey
 from django_keyval.keys import validate_key
 
 # The options a store may declare under KEYVAL["STORES"][name].
-STORE_OPTIONS = ("LOCAL_CACHE", "HISTORY", "SIGNAL_OLD_VALUES")
+STORE_OPTIONS = ("LOCAL_CACHE", "HISTORY", "SIGNAL_OLD_VALUES", "SIGN_VALUES")
 
 # "LOCAL_CACHE": True takes these; a dict is merged over them.
 LOCAL_CACHE_DEFAULTS: dict[str, Any] = {
@@ -155,6 +156,14 @@ def _recording_problems(name: str, options: dict[Any, Any]) -> list[StoreProblem
                 "True reads each value a write replaces, for the change signals.",
             )
         )
+    if not isinstance(options.get("SIGN_VALUES", True), bool):
+        problems.append(
+            (
+                "E017",
+                f"{where}['SIGN_VALUES'] must be True or False.",
+                "False stores the store's 'bytes' and 'json' values unsigned; pickles stay signed.",
+            )
+        )
     return problems
 
 
@@ -172,6 +181,13 @@ def signalling_old_values(raw: Mapping[str, Any] | None) -> frozenset[str]:
     """Return the stores whose writes read the values they replace for the change signals."""
     return frozenset(
         name for name, options in (raw or {}).items() if options.get("SIGNAL_OLD_VALUES")
+    )
+
+
+def unsigned_stores(raw: Mapping[str, Any] | None) -> frozenset[str]:
+    """Return the stores whose values that cannot run code are stored unsigned."""
+    return frozenset(
+        name for name, options in (raw or {}).items() if options.get("SIGN_VALUES") is False
     )
 
 

@@ -79,7 +79,9 @@ def test_unknown_store_option_is_e008(settings):
     message = only(check_settings())
     assert message.id == "django_keyval.E008"
     assert message.msg == "KEYVAL['STORES']['settings'] has unknown keys: 'LOCAL_CAHCE'."
-    assert message.hint == "The known keys are LOCAL_CACHE, HISTORY, SIGNAL_OLD_VALUES."
+    assert message.hint == (
+        "The known keys are LOCAL_CACHE, HISTORY, SIGNAL_OLD_VALUES, SIGN_VALUES."
+    )
 
 
 def test_invalid_store_name_is_e008(settings):

@@ -8,8 +8,10 @@ import pickle
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from django_keyval import KeyVal
+from django_keyval.checks import check_settings
 from django_keyval.exceptions import CorruptValue, KeyValError
 from django_keyval.signing import SMALL_PAYLOAD
 from tests.helpers import Exploit, stored_row, tamper, write_row
@@ -387,6 +389,90 @@ def test_sign_values_on_refuses_an_unsigned_json_row(db, settings):
 def test_sign_values_on_is_the_default(kv):
     kv.set("k", "value")
     assert stored_row("test", "k").mac is not None
+
+
+# SIGN_VALUES per store (KEYVAL["STORES"]): bytes and JSON unsigned, pickles still signed
+
+UNSIGNED_STORE = {"STORES": {"test": {"SIGN_VALUES": False}}}
+
+
+@pytest.mark.parametrize("serializer, value", [("bytes", b"\x00\xffdata"), ("json", [1, "two"])])
+def test_an_unsigned_store_writes_code_free_values_without_a_mac(db, settings, serializer, value):
+    settings.KEYVAL = UNSIGNED_STORE
+    kv = KeyVal("test", serializer=serializer)
+    kv.set("k", value)
+    kv.set_many({"m": value})
+    assert stored_row("test", "k").mac is None
+    assert stored_row("test", "m").mac is None
+    assert kv.get("k") == value
+    assert kv.get_many(["k", "m"]) == {"k": value, "m": value}
+    assert dict(kv.items()) == {"k": value, "m": value}
+
+
+def test_an_unsigned_store_still_signs_pickles(kv, settings):
+    settings.KEYVAL = UNSIGNED_STORE
+    kv.set("k", {"a": (1, 2)})
+    assert stored_row("test", "k").mac is not None
+    assert kv.get("k") == {"a": (1, 2)}
+
+
+def test_other_stores_still_sign_bytes(db, settings):
+    settings.KEYVAL = UNSIGNED_STORE
+    KeyVal("other", serializer="bytes").set("k", b"data")
+    assert stored_row("other", "k").mac is not None
+
+
+def test_an_unsigned_store_reads_a_changed_bytes_value_as_it_is(db, settings):
+    settings.KEYVAL = UNSIGNED_STORE
+    kv = KeyVal("test", serializer="bytes")
+    kv.set("k", b"data")
+    tamper("test", "k", value=b"changed")
+    assert kv.get("k") == b"changed"
+
+
+def test_an_unsigned_store_still_checks_its_signed_rows(db):
+    kv = KeyVal("test", serializer="bytes")
+    kv.set("k", b"signed before")
+    row = stored_row("test", "k")
+    with override_settings(KEYVAL=UNSIGNED_STORE):
+        assert kv.get("k") == b"signed before"
+        tamper("test", "k", value=b"signed befor!", mac=bytes(row.mac))
+        with pytest.raises(CorruptValue):
+            kv.get("k")
+
+
+@read_params()
+def test_an_unsigned_store_never_unpickles_an_unsigned_row(kv, pwned, read, settings):
+    settings.KEYVAL = UNSIGNED_STORE
+    write_forged_row(pwned, FORGED_MACS["no_mac"])
+    with pytest.raises(CorruptValue):
+        read(kv)
+    assert not pwned.exists()
+
+
+def test_an_unsigned_bytes_row_relabelled_as_pickle_is_refused(db, settings, pwned):
+    settings.KEYVAL = UNSIGNED_STORE
+    KeyVal("test", serializer="bytes").set("k", b"data")
+    tamper("test", "k", value=pickle.dumps(Exploit(pwned)), serializer="pickle")
+    with pytest.raises(CorruptValue):
+        KeyVal("test", serializer="bytes").get("k")
+    assert not pwned.exists()
+
+
+def test_an_unsigned_store_with_a_local_cache_reads_its_unsigned_rows(db, settings):
+    settings.KEYVAL = {"STORES": {"test": {"SIGN_VALUES": False, "LOCAL_CACHE": True}}}
+    kv = KeyVal("test", serializer="bytes")
+    kv.set("k", b"data")
+    assert kv.get("k") == b"data"
+    assert kv.get("k") == b"data"
+
+
+@pytest.mark.parametrize("value", ["no", 0, None])
+def test_a_bad_store_sign_values_is_e017(settings, value):
+    settings.KEYVAL = {"STORES": {"s": {"SIGN_VALUES": value}}}
+    (message,) = check_settings()
+    assert message.id == "django_keyval.E017"
+    assert message.msg == "KEYVAL['STORES']['s']['SIGN_VALUES'] must be True or False."
 
 
 # Rows that are signed but cannot be decoded
