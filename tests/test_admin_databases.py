@@ -150,6 +150,27 @@ def test_deleting_selected_entries_deletes_them_on_the_chosen_database(admin_cli
     assert LogEntry.objects.get(action_flag=DELETION).object_id == f"other:{on_other.pk}"
 
 
+@pytest.mark.parametrize("action", ["delete_selected", "flush_stores"])
+def test_the_confirmation_names_the_database(admin_client, twins, action):
+    _, on_other = twins
+    response = admin_client.post(
+        reverse(CHANGELIST) + "?database=other",
+        {"action": action, "_selected_action": [on_other.pk]},
+    )
+    html = response.content.decode()
+    assert "in 1 store</strong> on the database <strong>other</strong> will be deleted" in html
+
+
+def test_a_single_database_confirmation_names_none(admin_client, settings):
+    settings.KEYVAL = {}
+    KeyVal(ON_DEFAULT).set("colour", "red")
+    entry = stored_row(ON_DEFAULT, "colour")
+    response = admin_client.post(
+        reverse(CHANGELIST), {"action": "delete_selected", "_selected_action": [entry.pk]}
+    )
+    assert "in 1 store</strong> will be deleted" in response.content.decode()
+
+
 def test_flushing_stores_flushes_them_on_the_chosen_database(admin_client, twins):
     _, on_other = twins
     KeyVal(ON_OTHER).set("size", 3)

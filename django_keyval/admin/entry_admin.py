@@ -384,6 +384,7 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             title="Delete entries",
             question="Are you sure you want to delete the selected entries?",
             action="delete_selected",
+            database=_named_database(queryset),
             by_store=[(shown_name(store), count) for store, count in by_store],
             sample=[(shown_name(store), shown_name(key)) for store, key in sample],
         )
@@ -419,6 +420,7 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "is deleted, not only the selected ones."
             ),
             action="flush_stores",
+            database=_named_database(queryset),
             by_store=[(shown_name(store), count) for store, count in counts],
         )
 
@@ -446,3 +448,8 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 **context,
             },
         )
+
+
+def _named_database(queryset: QuerySet[Any]) -> str | None:
+    """Return the database a confirmation names: the list's, when there are several."""
+    return queryset.db if len(listed_databases()) > 1 else None
