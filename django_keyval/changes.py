@@ -31,7 +31,7 @@ from django_keyval.signals import (
     value_deleted,
 )
 from django_keyval.sql.base import Operations
-from django_keyval.sql.rows import Encoded
+from django_keyval.sql.rows import Encoded, is_live
 
 # (key, old value, new value, the new value as stored)
 Change = tuple[str, Any, Any, Encoded]
@@ -89,7 +89,7 @@ class Recorder:
         if not self.reads_old:
             return UNKNOWN
         row = ops.lock(cursor, self.store, key)
-        if row is None or (row.expires_at is not None and row.expires_at <= now):
+        if row is None or not is_live(row.expires_at, now):
             return MISSING
         return self._decoded(key, row.payload, row.serializer, row.mac)
 

@@ -22,14 +22,10 @@ from django_keyval.routing import db_for_read, db_for_write, every_database
 from django_keyval.sentinels import MISSING
 from django_keyval.sql import operations_for
 from django_keyval.sql.base import MAX_RACES
-from django_keyval.sql.rows import Encoded, Row
+from django_keyval.sql.rows import Encoded, is_live
 from django_keyval.ttl import DEFAULT_TTL, TTL, expiry
 
 T = TypeVar("T")
-
-
-def _is_live(row: Row, now: float) -> bool:
-    return row.expires_at is None or row.expires_at > now
 
 
 def _check_int(value: Any, what: str) -> int:
@@ -124,7 +120,7 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
                 # transaction: a value that fails to decode rolls back all three.
                 with transaction.atomic(using=alias):
                     row = ops.pop(cursor, store, key)
-                    if row is not None and _is_live(row, time.time()):
+                    if row is not None and is_live(row.expires_at, time.time()):
                         value = self._codec.decode(key, row.payload, row.serializer, row.mac)
                         rec.deleted(key, value)
                         return value
@@ -134,7 +130,7 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
                 else:
                     with transaction.atomic(using=alias):
                         row = ops.pop(cursor, store, key)
-                if row is not None and _is_live(row, time.time()):
+                if row is not None and is_live(row.expires_at, time.time()):
                     try:
                         value = self._codec.decode(key, row.payload, row.serializer, row.mac)
                     except BaseException:
@@ -333,7 +329,7 @@ class KeyVal(AsyncMethods, BulkOperations, LockMethods):
             ):
                 now = time.time()
                 row = ops.lock(cursor, store, key)
-                if row is not None and _is_live(row, now):
+                if row is not None and is_live(row.expires_at, now):
                     stored = (key, row.payload, row.serializer, row.mac)
                     value = func(self._codec.decode(*stored))
                     encoded = self._codec.encode(key, value)

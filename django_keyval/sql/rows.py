@@ -49,6 +49,12 @@ def as_mac(data: Any) -> bytes | None:
     return None if data is None else as_bytes(data)
 
 
+def is_live(expires_at: float | None, now: float) -> bool:
+    """Return whether an entry expiring at ``expires_at`` is live at ``now``: the test
+    the statements' ``{live}`` condition makes."""
+    return expires_at is None or expires_at > now
+
+
 def as_encoded(fetched: Sequence[Any]) -> Encoded:
     """Return the ``(value, serializer, mac)`` columns of one fetched row as Encoded."""
     payload, serializer, mac = fetched

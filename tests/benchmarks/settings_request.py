@@ -100,8 +100,10 @@ def _requests(raw: RawSystem, read: Sequence[str]) -> dict[str, Callable[[], int
 
         for _ in range(REQUESTS_PER_TURN):
             for key in read:
-                cursor.execute(get_sql, (RAW_STORE, key, time.time()))
-                pickle.loads(cursor.fetchone()[0])
+                cursor.execute(get_sql, (RAW_STORE, key))
+                payload, expires_at = cursor.fetchone()
+                if expires_at is None or expires_at > time.time():
+                    pickle.loads(payload)
         return REQUESTS_PER_TURN
 
     return {

@@ -142,10 +142,11 @@ class RawSystem(System):
             assignments = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in updates)
             self.set_sql = f"{insert} ON CONFLICT ({store}, {key}) DO UPDATE SET {assignments}"
             source = t
-        where = f"{store} = {p} AND {key} = {p} AND {live}"
-        self.get_sql = f"SELECT {value} FROM {t} WHERE {where}"
-        self.exists_sql = f"SELECT 1 FROM {t} WHERE {where}"
-        self.delete_sql = f"DELETE FROM {t} WHERE {where}"
+        where = f"{store} = {p} AND {key} = {p}"
+        # Reads of one key test the expiry in Python, as django_keyval does.
+        self.get_sql = f"SELECT {value}, {expires} FROM {t} WHERE {where}"
+        self.exists_sql = f"SELECT {expires} FROM {t} WHERE {where}"
+        self.delete_sql = f"DELETE FROM {t} WHERE {where} AND {live}"
         self.get_many_sql = (
             f"SELECT {key}, {value} FROM {source} "
             f"WHERE {store} = {p} AND {key} IN ({{keys}}) AND {live}"
@@ -168,14 +169,17 @@ class RawSystem(System):
 
     def get(self, key: str) -> Any:
         cursor = self.cursor
-        cursor.execute(self.get_sql, (self.store, key, time.time()))
+        cursor.execute(self.get_sql, (self.store, key))
         row = cursor.fetchone()
-        return None if row is None else pickle.loads(row[0])
+        if row is None or (row[1] is not None and row[1] <= time.time()):
+            return None
+        return pickle.loads(row[0])
 
     def exists(self, key: str) -> bool:
         cursor = self.cursor
-        cursor.execute(self.exists_sql, (self.store, key, time.time()))
-        return cursor.fetchone() is not None
+        cursor.execute(self.exists_sql, (self.store, key))
+        row = cursor.fetchone()
+        return row is not None and (row[0] is None or row[0] > time.time())
 
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         cursor = self.cursor
@@ -205,8 +209,8 @@ class RawSystem(System):
 
     def get_big(self, kind: str) -> Any:
         cursor = self.cursor
-        cursor.execute(self.get_sql, (self.big_store, f"big-{kind}", time.time()))
-        (payload,) = cursor.fetchone()
+        cursor.execute(self.get_sql, (self.big_store, f"big-{kind}"))
+        payload, _ = cursor.fetchone()
         return payload if kind == "bytes" else pickle.loads(payload)
 
     def close(self) -> None:
