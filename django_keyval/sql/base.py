@@ -160,8 +160,8 @@ class Operations:
         "{updated_at} = EXCLUDED.{updated_at}"
     )
     get_many_sql = (
-        "SELECT {key}, {value}, {serializer}, {mac} FROM {table} "
-        "WHERE {store} = %s AND {key} IN ({keys}) AND {live}"
+        "SELECT {key}, {value}, {serializer}, {mac}, {expires_at} FROM {table} "
+        "WHERE {store} = %s AND {key} IN ({keys})"
     )
     delete_many_sql = "DELETE FROM {table} WHERE {store} = %s AND {key} IN ({keys}) AND {live}"
     # One batch each; ordered, so that concurrent flushes lock rows in the same order.
@@ -408,8 +408,13 @@ class Operations:
         rows: list[tuple[str, bytes, str, bytes | None]] = []
         for batch in self.batches(keys, 1):
             sql, listed = self.keys_in(self.get_many_sql, batch)
-            cursor.execute(sql, (store, *listed, now))
-            fetched = cursor.fetchall()
+            cursor.execute(sql, (store, *listed))
+            # The expiry is tested here, as get() does: see get_sql.
+            fetched = [
+                (key, payload, serializer, mac)
+                for key, payload, serializer, mac, expires_at in cursor.fetchall()
+                if expires_at is None or expires_at > now
+            ]
             if fetched and not isinstance(fetched[0][1], bytes):
                 # psycopg2 reads BLOBs as memoryview; the other drivers give bytes.
                 fetched = keyed_values(fetched)

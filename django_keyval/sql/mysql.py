@@ -82,8 +82,8 @@ class MySQLOperations(Operations):
     # The primary key named, as for ranges (see __init__): left to itself, MariaDB
     # reads a list of keys a sixth more slowly.
     get_many_sql = (
-        "SELECT {key}, {value}, {serializer}, {mac} FROM {table} FORCE INDEX (PRIMARY) "
-        "WHERE {store} = %s AND {key} IN ({keys}) AND {live}"
+        "SELECT {key}, {value}, {serializer}, {mac}, {expires_at} FROM {table} "
+        "FORCE INDEX (PRIMARY) WHERE {store} = %s AND {key} IN ({keys})"
     )
     append_sql = (
         f"UPDATE {{table}} SET {{value}} = CONCAT({{value}}, {VALUE}) "

@@ -36,8 +36,9 @@ class PostgreSQLOperations(Operations):
     get_many_sql = (
         "SELECT found.* FROM (SELECT %s::text AS store) AS wanted_store "
         "CROSS JOIN unnest(%s::text[]) AS wanted(key) "
-        "CROSS JOIN LATERAL (SELECT {key}, {value}, {serializer}, {mac} FROM {table} "
-        "WHERE {store} = wanted_store.store AND {key} = wanted.key AND {live} LIMIT 1) AS found"
+        "CROSS JOIN LATERAL (SELECT {key}, {value}, {serializer}, {mac}, {expires_at} "
+        "FROM {table} WHERE {store} = wanted_store.store AND {key} = wanted.key LIMIT 1) "
+        "AS found"
     )
     # The rows to delete are found as get_many_sql finds them, then deleted by id.
     delete_many_sql = (

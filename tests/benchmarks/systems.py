@@ -148,8 +148,8 @@ class RawSystem(System):
         self.exists_sql = f"SELECT {expires} FROM {t} WHERE {where}"
         self.delete_sql = f"DELETE FROM {t} WHERE {where} AND {live}"
         self.get_many_sql = (
-            f"SELECT {key}, {value} FROM {source} "
-            f"WHERE {store} = {p} AND {key} IN ({{keys}}) AND {live}"
+            f"SELECT {key}, {value}, {expires} FROM {source} "
+            f"WHERE {store} = {p} AND {key} IN ({{keys}})"
         )
         self.page_sql = (
             f"SELECT {key} FROM {source} WHERE {store} = {p} AND {live} AND {key} > {p} "
@@ -184,8 +184,13 @@ class RawSystem(System):
     def get_many(self, keys: Sequence[str]) -> dict[str, Any]:
         cursor = self.cursor
         sql = self.get_many_sql.format(keys=", ".join([self.placeholder] * len(keys)))
-        cursor.execute(sql, (self.store, *keys, time.time()))
-        return {key: pickle.loads(value) for key, value in cursor.fetchall()}
+        cursor.execute(sql, (self.store, *keys))
+        now = time.time()
+        return {
+            key: pickle.loads(value)
+            for key, value, expires_at in cursor.fetchall()
+            if expires_at is None or expires_at > now
+        }
 
     def iter_keys(self) -> Iterator[str]:
         # Keyset pages, as django_keyval reads them, so memory stays flat.
