@@ -118,6 +118,22 @@ def test_editing_an_entry_of_another_database_writes_it_there(admin_client, twin
     assert "green" in admin_client.get(logged.get_admin_url()).content.decode()
 
 
+def test_the_history_page_lists_the_changes_of_the_entry_of_its_database(admin_client, twins):
+    on_default, on_other = twins
+    for object_id in (f"other:{on_other.pk}", str(on_default.pk)):
+        admin_client.post(
+            change_url(object_id),
+            {"json_value": f'"{object_id}"', "expires_0": "", "expires_1": ""},
+        )
+    history = reverse("admin:django_keyval_entry_history", args=[quote(f"other:{on_other.pk}")])
+    response = admin_client.get(history)
+    assert [entry.object_id for entry in response.context["action_list"]] == [
+        f"other:{on_other.pk}"
+    ]
+    assert KeyVal(ON_OTHER).get("colour") == f"other:{on_other.pk}"
+    assert KeyVal(ON_DEFAULT).get("colour") == str(on_default.pk)
+
+
 def test_the_change_page_links_to_the_entry_history_and_deletion_by_its_admin_id(
     admin_client, twins
 ):

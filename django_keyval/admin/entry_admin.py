@@ -103,8 +103,10 @@ class EntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None
     ) -> Entry | None:
+        if from_field is not None:
+            return super().get_object(request, object_id, from_field)
         location = locate(object_id)
-        if from_field is not None or location is None:
+        if location is None:
             return None
         alias, pk = location
         try:
