@@ -194,15 +194,17 @@ def test_modify_killed_between_its_read_and_its_write_changes_nothing(how):
 def test_kills_at_random_moments_of_incr_and_modify_lose_nothing_acknowledged(how):
     kv = KeyVal("counters")
     # Shared with the victims, which run one at a time: each attempt's token, the
-    # tokens whose incr() and modify() both returned, the victim's session.
+    # tokens whose incr() and modify() both returned, the victim's session, and
+    # when to stop. None has a lock: a victim killed while holding one (an
+    # Event's, say) would leave the parent waiting for it forever.
     attempts = context.Value("q", 0, lock=False)
     acknowledged = context.Array("b", 100_000, lock=False)
     session = context.Value("q", 0, lock=False)
-    stop = context.Event()
+    stop = context.Value("b", 0, lock=False)
 
     def loop() -> None:
         session.value = session_id()
-        while not stop.is_set():
+        while not stop.value:
             token = attempts.value
             attempts.value += 1
             try:
@@ -222,7 +224,7 @@ def test_kills_at_random_moments_of_incr_and_modify_lose_nothing_acknowledged(ho
             victim.session()
         time.sleep(rng.uniform(0.02, 0.1))
         kill(victim, how, session.value)
-    stop.set()
+    stop.value = 1
     if how == "connection":
         assert victim is not None
         victim.outcome()
