@@ -20,9 +20,9 @@ class PostgreSQLOperations(Operations):
     # A live entry, written so that the planner has one condition to plan rather
     # than an OR it weighs the expires_at index for: without prepared statements
     # (Django's default) every statement is planned again on every call, and
-    # this form takes a tenth off a get() (about 20 µs of 200 µs, measured
-    # through psycopg's unnamed statements). The same rows: 'Infinity' is above
-    # every time.
+    # this form took a tenth off a get() (about 20 µs of 200 µs, through psycopg's
+    # unnamed statements) when gets still carried it; the writes and deletes that
+    # test liveness do. The same rows: 'Infinity' is above every time.
     live = "COALESCE({expires_at}, 'Infinity') > %s"
     # One statement for any number of keys (an array parameter), where an IN
     # list makes one per length: it is prepared once, when prepared statements
