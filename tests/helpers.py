@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pathlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from django.db import connections
 
 from django_keyval import KeyVal
 from django_keyval.models import Entry
@@ -78,3 +82,18 @@ def write_expired(store: str, keys: list[str], *, using: str = "default") -> Non
         )
         for key in keys
     )  # fmt: skip
+
+
+@contextmanager
+def entry_table_renamed(using: str = "default") -> Iterator[None]:
+    """Rename the entry table while the block runs: each statement on it then fails with
+    the database's own error, as when a database loses its table. Needs a test with
+    ``transaction=True`` (MariaDB commits a rename at once)."""
+    table = Entry._meta.db_table
+    with connections[using].schema_editor() as editor:
+        editor.alter_db_table(Entry, table, f"{table}_away")
+    try:
+        yield
+    finally:
+        with connections[using].schema_editor() as editor:
+            editor.alter_db_table(Entry, f"{table}_away", table)

@@ -22,7 +22,7 @@ from minimalkv import FOREVER, NOT_SET  # noqa: E402
 
 from django_keyval import KeyVal  # noqa: E402
 from django_keyval.contrib.minimalkv import KeyValStore  # noqa: E402
-from tests.helpers import WRONG_MAC, stored_row, tamper  # noqa: E402
+from tests.helpers import WRONG_MAC, entry_table_renamed, stored_row, tamper  # noqa: E402
 
 SDIST = unpacked_sdist("minimalkv")
 _fixtures = load_module("minimalkv_upstream_conftest", SDIST / "tests" / "conftest.py")
@@ -125,6 +125,29 @@ def test_one_query_per_read(store, django_assert_num_queries):
         assert store.open("a").read() == b"1"
     with django_assert_num_queries(1):
         assert "a" in store
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda store: store.get("a"),
+        lambda store: store.open("a"),
+        lambda store: "a" in store,
+        lambda store: store.keys(),
+        lambda store: list(store.iter_keys()),
+        lambda store: list(store),
+        lambda store: store.put("a", b"2"),
+        lambda store: store.delete("a"),
+    ],
+    ids=["get", "open", "contains", "keys", "iter_keys", "iter", "put", "delete"],
+)
+def test_a_database_error_is_an_os_error_and_changes_nothing(call):
+    store = KeyValStore("minimalkv")
+    store.put("a", b"1")
+    with entry_table_renamed(), pytest.raises(OSError, match="failed"):
+        call(store)
+    assert store.get("a") == b"1"
 
 
 def test_a_value_that_fails_its_signature_is_an_os_error(store):

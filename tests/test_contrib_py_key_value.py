@@ -21,12 +21,13 @@ from key_value.aio.errors import (  # noqa: E402
     DeserializationError,
     InvalidKeyError,
     InvalidTTLError,
+    KeyValueStoreError,
     SerializationError,
 )
 
 from django_keyval import KeyVal  # noqa: E402
 from django_keyval.contrib.py_key_value import KeyValStore  # noqa: E402
-from tests.helpers import expire, stored_row, tamper  # noqa: E402
+from tests.helpers import entry_table_renamed, expire, stored_row, tamper  # noqa: E402
 
 
 def run(coroutine_function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -100,6 +101,30 @@ def test_a_tampered_entry_is_a_deserialization_error(store):
     tamper("default_collection", "k", value=b'{"value": {"v": 2}}')
     with pytest.raises(DeserializationError):
         run(store.get, "k")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda store: run(store.get, "k", collection="c"),
+        lambda store: run(store.get_many, ["k", "l"], collection="c"),
+        lambda store: run(store.ttl, "k", collection="c"),
+        lambda store: run(store.put, "k", {"v": 2}, collection="c"),
+        lambda store: run(store.put_many, ["k", "l"], [{"v": 2}, {"v": 3}], collection="c"),
+        lambda store: run(store.delete, "k", collection="c"),
+        lambda store: run(store.keys, collection="c"),
+        lambda store: run(store.collections),
+        lambda store: run(store.destroy_collection, "c"),
+    ],
+    ids=["get", "get_many", "ttl", "put", "put_many", "delete", "keys", "collections", "destroy"],
+)
+def test_a_database_error_is_a_store_error_and_changes_nothing(call):
+    store = KeyValStore()
+    run(store.put, "k", {"v": 1}, collection="c")
+    with entry_table_renamed(), pytest.raises(KeyValueStoreError, match="the database failed"):
+        call(store)
+    assert run(store.get, "k", collection="c") == {"v": 1}
 
 
 def test_bulk_operations_run_one_query_per_batch(store, django_assert_num_queries):

@@ -81,11 +81,13 @@ class KeyValStore(TimeToLiveMixin, CopyMixin, KeyValueStore):
 
     def iter_keys(self, prefix: str = "") -> Iterator[str]:
         """Iterate over the keys that start with ``prefix``, in code point order."""
-        return self.kv.iter_keys(prefix)
+        with _io_errors("listing the keys under", prefix):
+            yield from self.kv.iter_keys(prefix)
 
     def keys(self, prefix: str = "") -> list[str]:
         """Return the keys that start with ``prefix``, in code point order."""
-        return self.kv.keys(prefix)
+        with _io_errors("listing the keys under", prefix):
+            return self.kv.keys(prefix)
 
     # Writing
 
