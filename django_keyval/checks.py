@@ -1,5 +1,5 @@
 """System checks of the KEYVAL setting (django_keyval.E001-E006, E008-E016, W001), and
-of the databases the store can be routed to (E007)."""
+of the databases the store and its locks can be routed to (E007)."""
 
 from __future__ import annotations
 
@@ -50,31 +50,51 @@ def _is_pickle(serializer: object) -> bool:
 def check_databases(
     databases: Iterable[str] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    """Report each of ``databases`` the store can be routed to that it does not support.
+    """Report each of ``databases`` the store or its locks can be routed to that it does
+    not support.
 
     A database check: Django passes the aliases of ``manage.py check --database``
     and of ``migrate``, and None otherwise.
     """
+    raw = getattr(settings, "KEYVAL", {})
+    lock_database = _configured_alias(raw, "LOCK_DATABASE")
     return [
         checks.Error(
             unsupported(alias, connections[alias].vendor),
-            hint="Route the store to another database with KEYVAL['DATABASE'], or keep "
-            f"its table off {alias!r} with a database router's allow_migrate().",
+            hint=_LOCKS_HINT if alias == lock_database else _STORE_HINT.format(alias=alias),
             id="django_keyval.E007",
         )
-        for alias in _store_databases(databases or ())
+        for alias in _store_databases(raw, databases or ())
         if operations_class(connections[alias].vendor) is None
     ]
 
 
-def _store_databases(databases: Iterable[str]) -> list[str]:
+_STORE_HINT = (
+    "Route the store to another database with KEYVAL['DATABASE'], or keep its table off "
+    "{alias!r} with a database router's allow_migrate()."
+)
+_LOCKS_HINT = "Keep the locks on another database with KEYVAL['LOCK_DATABASE']."
+
+
+def _configured_alias(raw: object, name: str) -> str | None:
+    """Return the alias KEYVAL[name] names, if it is one of DATABASES (else E011 and its
+    kin report it)."""
+    alias = raw.get(name) if isinstance(raw, dict) else None
+    return alias if isinstance(alias, str) and alias in settings.DATABASES else None
+
+
+def _store_databases(raw: object, databases: Iterable[str]) -> list[str]:
     """Return those of ``databases`` the store can be routed to: KEYVAL['DATABASE'] when
-    it names one, else each that the routers let hold the entry table."""
-    raw = getattr(settings, "KEYVAL", {})
-    configured = raw.get("DATABASE") if isinstance(raw, dict) else None
-    if isinstance(configured, str) and configured in settings.DATABASES:
-        return [alias for alias in databases if alias == configured]
-    return [alias for alias in databases if router.allow_migrate_model(alias, entry_model())]
+    it names one, else each that the routers let hold the entry table; and
+    KEYVAL['LOCK_DATABASE'], which holds the locks."""
+    database = _configured_alias(raw, "DATABASE")
+    lock_database = _configured_alias(raw, "LOCK_DATABASE")
+    return [
+        alias
+        for alias in databases
+        if alias == lock_database
+        or (alias == database if database else router.allow_migrate_model(alias, entry_model()))
+    ]
 
 
 def register_checks() -> None:

@@ -211,6 +211,21 @@ def test_an_unsupported_keyval_database_is_e007(settings):
         assert [e.id for e in check_databases(databases=["other"])] == ["django_keyval.E007"]
 
 
+@pytest.mark.parametrize("database", [None, "default"])
+def test_an_unsupported_lock_database_is_e007(settings, database):
+    settings.KEYVAL = {"DATABASE": database, "LOCK_DATABASE": "other"}
+    settings.DATABASE_ROUTERS = ["tests.test_vendors.EntryOnDefaultRouter"]
+    with vendor_of("other", "oracle"):
+        errors = check_databases(databases=["default", "other"])
+    assert [(e.id, e.hint) for e in errors] == [
+        (
+            "django_keyval.E007",
+            "Keep the locks on another database with KEYVAL['LOCK_DATABASE'].",
+        )
+    ]
+    assert "'other'" in errors[0].msg
+
+
 def test_an_unsupported_database_the_routers_keep_the_table_off_passes(settings):
     settings.DATABASE_ROUTERS = ["tests.test_vendors.EntryOnDefaultRouter"]
     with vendor_of("other", "oracle"):
