@@ -57,14 +57,16 @@ def check_databases(
     and of ``migrate``, and None otherwise.
     """
     raw = getattr(settings, "KEYVAL", {})
-    lock_database = _configured_alias(raw, "LOCK_DATABASE")
+    named = list(databases or ())
+    stores = _store_databases(raw, named)
+    locks = [alias for alias in named if alias == _configured_alias(raw, "LOCK_DATABASE")]
     return [
         checks.Error(
             unsupported(alias, connections[alias].vendor),
-            hint=_LOCKS_HINT if alias == lock_database else _STORE_HINT.format(alias=alias),
+            hint=_hint(alias, holds_store=alias in stores, holds_locks=alias in locks),
             id="django_keyval.E007",
         )
-        for alias in _store_databases(raw, databases or ())
+        for alias in dict.fromkeys(stores + locks)
         if operations_class(connections[alias].vendor) is None
     ]
 
@@ -76,6 +78,15 @@ _STORE_HINT = (
 _LOCKS_HINT = "Keep the locks on another database with KEYVAL['LOCK_DATABASE']."
 
 
+def _hint(alias: str, *, holds_store: bool, holds_locks: bool) -> str:
+    hints = []
+    if holds_store:
+        hints.append(_STORE_HINT.format(alias=alias))
+    if holds_locks:
+        hints.append(_LOCKS_HINT)
+    return " ".join(hints)
+
+
 def _configured_alias(raw: object, name: str) -> str | None:
     """Return the alias KEYVAL[name] names, if it is one of DATABASES (else E011 and its
     kin report it)."""
@@ -83,18 +94,13 @@ def _configured_alias(raw: object, name: str) -> str | None:
     return alias if isinstance(alias, str) and alias in settings.DATABASES else None
 
 
-def _store_databases(raw: object, databases: Iterable[str]) -> list[str]:
+def _store_databases(raw: object, databases: list[str]) -> list[str]:
     """Return those of ``databases`` the store can be routed to: KEYVAL['DATABASE'] when
-    it names one, else each that the routers let hold the entry table; and
-    KEYVAL['LOCK_DATABASE'], which holds the locks."""
+    it names one, else each that the routers let hold the entry table."""
     database = _configured_alias(raw, "DATABASE")
-    lock_database = _configured_alias(raw, "LOCK_DATABASE")
-    return [
-        alias
-        for alias in databases
-        if alias == lock_database
-        or (alias == database if database else router.allow_migrate_model(alias, entry_model()))
-    ]
+    if database:
+        return [alias for alias in databases if alias == database]
+    return [alias for alias in databases if router.allow_migrate_model(alias, entry_model())]
 
 
 def register_checks() -> None:

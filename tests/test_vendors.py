@@ -241,6 +241,17 @@ def test_an_unsupported_lock_database_is_e007(settings, database):
     assert "'other'" in errors[0].msg
 
 
+def test_an_unsupported_database_of_the_store_and_its_locks_gets_both_hints(settings):
+    settings.KEYVAL = {"DATABASE": "other", "LOCK_DATABASE": "other"}
+    with vendor_of("other", "oracle"):
+        (error,) = check_databases(databases=["default", "other"])
+    assert error.hint == (
+        "Route the store to another database with KEYVAL['DATABASE'], or keep its table off "
+        "'other' with a database router's allow_migrate(). "
+        "Keep the locks on another database with KEYVAL['LOCK_DATABASE']."
+    )
+
+
 def test_an_unsupported_database_the_routers_keep_the_table_off_passes(settings):
     settings.DATABASE_ROUTERS = ["tests.test_vendors.EntryOnDefaultRouter"]
     with vendor_of("other", "oracle"):
