@@ -25,7 +25,7 @@ from django_keyval.sentinels import MISSING
 from django_keyval.serializers import get_serializer
 from django_keyval.sql.cursors import cursor_for
 from django_keyval.sql.generations import generations_for
-from django_keyval.sql.rows import Encoded
+from django_keyval.sql.rows import Encoded, is_live
 from django_keyval.storeconf import LocalCacheOptions
 
 
@@ -103,7 +103,7 @@ class View:
 
     def _live(self, item: Item) -> bool:
         expires_at = item[0]
-        return item is not ABSENT and (expires_at is None or expires_at > time.time())
+        return item is not ABSENT and is_live(expires_at, time.time())
 
     def _value(self, key: str, item: Item, codec: StoreCodec) -> Any:
         expires_at, value, encoded = item

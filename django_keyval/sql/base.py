@@ -413,7 +413,7 @@ class Operations:
             fetched = [
                 (key, payload, serializer, mac)
                 for key, payload, serializer, mac, expires_at in cursor.fetchall()
-                if expires_at is None or expires_at > now
+                if is_live(expires_at, now)
             ]
             if fetched and not isinstance(fetched[0][1], bytes):
                 # psycopg2 reads BLOBs as memoryview; the other drivers give bytes.
